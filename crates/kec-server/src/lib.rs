@@ -1,0 +1,1 @@
+//! kec-server
