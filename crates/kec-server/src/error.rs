@@ -1,0 +1,92 @@
+//! Every failed request gets a JSON body `{"error": {"code": .., "message": ..}}` whose code is
+//! a small stable word and whose HTTP status follows from it.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// An error answered to an HTTP client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is malformed: bad parameter, bad cursor, bad cluster name.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Nothing at this address.
+    #[error("{0}")]
+    NotFound(String),
+    /// The body is larger than the server accepts.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// The body's encoding is not one the server reads.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The store failed; retrying later may work.
+    #[error("store unavailable: {0}")]
+    Store(#[source] kec_store::Error),
+    /// Something else on the server failed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The stable code and HTTP status of this error.
+    pub fn code(&self) -> (&'static str, StatusCode) {
+        match self {
+            ApiError::BadRequest(_) => ("bad_request", StatusCode::BAD_REQUEST),
+            ApiError::NotFound(_) => ("not_found", StatusCode::NOT_FOUND),
+            ApiError::PayloadTooLarge(_) => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
+            ApiError::UnsupportedMediaType(_) => {
+                ("unsupported_media_type", StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            }
+            ApiError::Store(error) if error.is_client_error() => {
+                ("bad_request", StatusCode::BAD_REQUEST)
+            }
+            ApiError::Store(_) => ("store_unavailable", StatusCode::SERVICE_UNAVAILABLE),
+            ApiError::Internal(_) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    }
+
+    /// True when the same request may succeed later.
+    pub fn retryable(&self) -> bool {
+        matches!(
+            self.code().1,
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::INTERNAL_SERVER_ERROR
+        )
+    }
+}
+
+impl From<kec_store::Error> for ApiError {
+    fn from(error: kec_store::Error) -> ApiError {
+        ApiError::Store(error)
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    message: String,
+    retryable: bool,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (code, status) = self.code();
+        if status.is_server_error() {
+            tracing::error!(error = %self, code, "request failed");
+        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code,
+                message: self.to_string(),
+                retryable: self.retryable(),
+            },
+        };
+        (status, Json(body)).into_response()
+    }
+}
