@@ -1,0 +1,283 @@
+//! `kec bench store`: the storage benchmark of docs/BENCHMARKS.md.
+//!
+//! Generates synthetic observations (kec-sim's `synthetic`: zipf namespaces, ~40 reasons,
+//! ~15 % Warning, ~200k objects over 7 days), ingests them through the store's real write path
+//! (ledger, WAL with fsync per batch, tantivy), then times six queries.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use kec_model::time::DAY_MS;
+use kec_sim::synthetic::{SyntheticConfig, SyntheticLoad};
+use kec_store::{AggregateRequest, EmbeddedStore, Field, Filter, SearchRequest, StoreConfig};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum BenchCommand {
+    /// Ingest N synthetic events into a fresh embedded store, then time the standard queries.
+    Store(StoreBenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StoreBenchArgs {
+    /// Events to generate and ingest.
+    #[arg(long, default_value_t = 1_000_000)]
+    events: u64,
+    /// Distinct involved objects.
+    #[arg(long, default_value_t = 200_000)]
+    objects: u64,
+    /// Days the events span (ending 2026-11-25T00:00:00Z).
+    #[arg(long, default_value_t = 7)]
+    days: u32,
+    /// Observations per ingest batch (one WAL fsync each).
+    #[arg(long, default_value_t = 5_000)]
+    batch: usize,
+    /// Runs of each query.
+    #[arg(long, default_value_t = 50)]
+    runs: usize,
+    /// Indexing threads of the store's writer.
+    #[arg(long, default_value_t = 1)]
+    writer_threads: usize,
+    /// Store directory (default: a temporary directory, removed afterwards).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Random seed of the synthetic load.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Store(args) => tokio::task::spawn_blocking(move || store_bench(args))
+            .await
+            .context("the benchmark thread failed")?,
+    }
+}
+
+/// Peak resident set size of this process, from /proc (Linux), in bytes.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn time_query(
+    name: &str,
+    runs: usize,
+    mut query: impl FnMut(usize) -> kec_store::Result<usize>,
+) -> anyhow::Result<()> {
+    let mut durations = Vec::with_capacity(runs);
+    let mut rows = 0;
+    for run in 0..runs.max(1) {
+        let started = Instant::now();
+        rows = query(run)?;
+        durations.push(started.elapsed());
+    }
+    durations.sort_unstable();
+    println!(
+        "{name:<44} p50 {:>9.3} ms   p99 {:>9.3} ms   rows {rows}",
+        percentile(&durations, 0.5).as_secs_f64() * 1000.0,
+        percentile(&durations, 0.99).as_secs_f64() * 1000.0,
+    );
+    Ok(())
+}
+
+fn store_bench(args: StoreBenchArgs) -> anyhow::Result<()> {
+    let temp_dir;
+    let data_dir = match &args.data_dir {
+        Some(dir) => dir.clone(),
+        None => {
+            temp_dir = tempfile::Builder::new().prefix("kec-bench-").tempdir()?;
+            temp_dir.path().to_path_buf()
+        }
+    };
+    let synthetic = SyntheticConfig {
+        events: args.events,
+        objects: args.objects,
+        days: args.days,
+        seed: args.seed,
+        ..SyntheticConfig::default()
+    };
+    let end_ms = synthetic.end_ms;
+    let mut load = SyntheticLoad::new(synthetic);
+    let mut config = StoreConfig::new(&data_dir);
+    config.writer_threads = args.writer_threads;
+    config.writer_memory_bytes = 64 * 1024 * 1024 * args.writer_threads.max(1);
+    // The load ends at end_ms: the ledger must remember Event objects over the whole run.
+    config.ledger_ttl_ms = i64::from(args.days + 1) * DAY_MS;
+    let store = EmbeddedStore::open(config).context("cannot open the benchmark store")?;
+
+    println!(
+        "kec bench store: {} events, {} objects, {} days, batch {}, {} writer thread(s), store {}",
+        args.events,
+        args.objects,
+        args.days,
+        args.batch,
+        args.writer_threads,
+        data_dir.display()
+    );
+    let mut ingest_time = Duration::ZERO;
+    let mut generated = 0u64;
+    let mut stored = 0u64;
+    let mut occurrences = 0i64;
+    let mut last_commit = Instant::now();
+    let mut last_report = Instant::now();
+    while let Some(batch) = load.next_batch(args.batch) {
+        generated += batch.len() as u64;
+        let started = Instant::now();
+        let outcome = store.ingest(batch, end_ms)?;
+        if last_commit.elapsed() >= Duration::from_secs(1) {
+            store.commit(end_ms)?;
+            last_commit = Instant::now();
+        }
+        ingest_time += started.elapsed();
+        stored += outcome.accepted;
+        occurrences += outcome.occurrences;
+        anyhow::ensure!(
+            outcome.rejected.is_empty(),
+            "the store rejected synthetic events: {:?}",
+            &outcome.rejected[..1]
+        );
+        if last_report.elapsed() >= Duration::from_secs(5) {
+            eprintln!(
+                "  ingested {generated}/{} ({:.0} events/s so far)",
+                args.events,
+                generated as f64 / ingest_time.as_secs_f64()
+            );
+            last_report = Instant::now();
+        }
+    }
+    let started = Instant::now();
+    store.commit(end_ms)?;
+    ingest_time += started.elapsed();
+    // Let segment merges finish, as they would in a running server, before measuring size.
+    drop(store);
+    let store = EmbeddedStore::open({
+        let mut config = StoreConfig::new(&data_dir);
+        config.ledger_ttl_ms = i64::from(args.days + 1) * DAY_MS;
+        config
+    })?;
+    let stats = store.stats()?;
+    println!(
+        "ingest: {generated} observations ({stored} stored, {occurrences} occurrences) in {:.1} s = {:.0} events/s",
+        ingest_time.as_secs_f64(),
+        generated as f64 / ingest_time.as_secs_f64()
+    );
+    println!(
+        "disk: {} bytes for {} records = {:.1} bytes/event ({} day partitions)",
+        stats.bytes_on_disk,
+        stats.records,
+        stats.bytes_on_disk as f64 / stats.records.max(1) as f64,
+        stats.partitions
+    );
+    if let Some(rss) = peak_rss_bytes() {
+        println!("peak RSS: {:.1} MiB", rss as f64 / 1_048_576.0);
+    }
+
+    let (namespace, kind, name) = load.busy_object();
+    let word = load.rare_message_word();
+    let day_ago = end_ms - DAY_MS;
+    let week_ago = end_ms - 7 * DAY_MS;
+    let reasons = [
+        "BackOff",
+        "Unhealthy",
+        "FailedScheduling",
+        "Pulled",
+        "Started",
+    ];
+    let namespaces: Vec<String> = store
+        .aggregate(&AggregateRequest {
+            filter: Filter::default(),
+            group_by: Some(Field::Namespace),
+            bucket_ms: None,
+            limit: 5,
+        })?
+        .into_iter()
+        .filter_map(|row| row.group)
+        .collect();
+    anyhow::ensure!(!namespaces.is_empty(), "the benchmark store is empty");
+
+    time_query("pod timeline (one object, all days)", args.runs, |_| {
+        Ok(store
+            .timeline("bench", &namespace, &kind, &name, 10_000)?
+            .len())
+    })?;
+    time_query("message word, last 24 h, newest 100", args.runs, |_| {
+        let filter = Filter {
+            text: Some(word.to_string()),
+            ..Filter::default()
+        }
+        .between(day_ago, end_ms);
+        Ok(store
+            .search(&SearchRequest::newest(filter, 100))?
+            .records
+            .len())
+    })?;
+    time_query("Warning occurrences by reason, 24 h", args.runs, |_| {
+        let filter = Filter::default()
+            .with(Field::Type, "Warning")
+            .between(day_ago, end_ms);
+        Ok(store
+            .aggregate(&AggregateRequest {
+                filter,
+                group_by: Some(Field::Reason),
+                bucket_ms: None,
+                limit: 0,
+            })?
+            .len())
+    })?;
+    time_query("5-minute histogram by type, 24 h", args.runs, |_| {
+        let filter = Filter::default().between(day_ago, end_ms);
+        Ok(store
+            .aggregate(&AggregateRequest {
+                filter,
+                group_by: Some(Field::Type),
+                bucket_ms: Some(300_000),
+                limit: 0,
+            })?
+            .len())
+    })?;
+    time_query("namespace + reason, 7 d, newest 50", args.runs, |run| {
+        let filter = Filter::default()
+            .with(Field::Namespace, namespaces[run % namespaces.len()].clone())
+            .with(Field::Reason, reasons[run % reasons.len()])
+            .between(week_ago, end_ms);
+        Ok(store
+            .search(&SearchRequest::newest(filter, 50))?
+            .records
+            .len())
+    })?;
+    time_query(
+        "top namespaces by Warning occurrences, 7 d",
+        args.runs,
+        |_| {
+            let filter = Filter::default()
+                .with(Field::Type, "Warning")
+                .between(week_ago, end_ms);
+            Ok(store
+                .aggregate(&AggregateRequest {
+                    filter,
+                    group_by: Some(Field::Namespace),
+                    bucket_ms: None,
+                    limit: 10,
+                })?
+                .len())
+        },
+    )?;
+    if let Some(rss) = peak_rss_bytes() {
+        println!(
+            "peak RSS after queries: {:.1} MiB",
+            rss as f64 / 1_048_576.0
+        );
+    }
+    Ok(())
+}
