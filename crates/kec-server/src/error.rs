@@ -22,7 +22,7 @@ pub enum ApiError {
     #[error("{0}")]
     UnsupportedMediaType(String),
     /// The store failed; retrying later may work.
-    #[error("store unavailable: {0}")]
+    #[error("{0}")]
     Store(#[source] kec_store::Error),
     /// Something else on the server failed.
     #[error("internal error: {0}")]

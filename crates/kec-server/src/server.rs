@@ -47,6 +47,15 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .merge(ui::routes())
         .fallback(|| async { ApiError::NotFound("no such page or endpoint".into()) })
+        // A bug must cost one request a 500, never the process or the connection pool.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                ApiError::Internal(
+                    "the server hit a bug answering this request; it was logged".into(),
+                )
+                .into_response()
+            },
+        ))
         .with_state(state)
 }
 

@@ -321,23 +321,20 @@ impl EmbeddedStore {
         encoded: &[u8],
     ) -> Result<()> {
         let day = day_of(record.time_ms);
-        if !state.writers.contains_key(&day) {
-            let partition = self.partition(day)?;
-            let writer = partition.index.writer_with_num_threads(
-                self.config.writer_threads.max(1),
-                self.config.writer_memory_bytes,
-            )?;
-            state.writers.insert(
-                day,
-                DayWriter {
+        let day_writer = match state.writers.entry(day) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                let partition = self.partition(day)?;
+                let writer = partition.index.writer_with_num_threads(
+                    self.config.writer_threads.max(1),
+                    self.config.writer_memory_bytes,
+                )?;
+                entry.insert(DayWriter {
                     writer,
                     max_seq: 0,
                     added_since_commit: false,
-                },
-            );
-        }
-        let Some(day_writer) = state.writers.get_mut(&day) else {
-            return Err(Error::Corrupt("day writer vanished".into()));
+                })
+            }
         };
         day_writer
             .writer

@@ -1,0 +1,748 @@
+//! The web UI: server-rendered HTML (askama templates in `templates/`), htmx for partial
+//! updates, ECharts for charts; every file embedded in the binary, no build step.
+//!
+//! - [`routes`]: the UI's addresses, merged into the app at the root.
+//! - `query`: the page state as a short query string (the API's parameters, read the same way).
+//! - `view`: records, aggregations and the state turned into what templates print.
+//! - `format`: how numbers, times and durations read.
+//! - `assets`: the embedded static files (`assets/`), with content types and long caching.
+//!
+//! Pages:
+//! - `GET /events`: search box, filters, time range, histogram, table, auto-refresh.
+//! - `GET /events/results`: the results part of the same page for the same query string, which
+//!   the page polls and its form replaces (htmx); with a `cursor`, only the next rows.
+
+mod assets;
+mod format;
+mod query;
+mod view;
+
+use std::time::Instant;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use kec_model::EventRecord;
+use kec_model::time::now_ms;
+use kec_store::{
+    AggregateRequest, AggregateRow, ClusterInfo, EmbeddedStore, Field, Filter, SearchPage,
+    SearchRequest,
+};
+
+use crate::AppState;
+use crate::api;
+use crate::error::ApiError;
+use assets::AssetUrls;
+use query::UiQuery;
+use view::{
+    EmptyView, ErrorView, FormView, HistogramView, NavItem, Range, RangeView, ResultsView, RowView,
+};
+
+/// Rows per page when the URL does not say (`limit`): each row carries its raw Event.
+const PAGE_SIZE: usize = 50;
+
+/// The UI's routes: `/`, `/events`, `/events/results`, `/assets/{*path}`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/events") }))
+        .route("/events", get(events_page))
+        .route("/events/results", get(events_results))
+        .route("/assets/{*path}", get(assets::serve))
+}
+
+#[derive(Template)]
+#[template(path = "events.html")]
+struct EventsPage {
+    nav: Vec<NavItem>,
+    assets: AssetUrls,
+    form: FormView,
+    results: ResultsView,
+}
+
+/// The `#results` section alone.
+#[derive(Template)]
+#[template(path = "events_results.html")]
+struct ResultsPartial {
+    results: ResultsView,
+}
+
+/// The rows of a next page, and the button for the one after.
+#[derive(Template)]
+#[template(path = "events_rows.html")]
+struct RowsPartial {
+    results: ResultsView,
+}
+
+/// `GET /events`
+async fn events_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let started = Instant::now();
+    let query = UiQuery::from_uri(&uri);
+    let loaded = load(&state, &query, now_ms(), true).await;
+    state.metrics.observe_query("ui_events", started.elapsed());
+    let page = EventsPage {
+        nav: view::nav("Events"),
+        assets: AssetUrls::new(),
+        form: FormView::new(&query, &loaded.clusters),
+        results: loaded.results,
+    };
+    render(loaded.status, &page, &headers, None)
+}
+
+/// The element that submits the query form (htmx names it `tag#id` in `HX-Source`).
+const QUERY_FORM: &str = "form#query";
+
+/// `GET /events/results`
+async fn events_results(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let started = Instant::now();
+    let query = UiQuery::from_uri(&uri);
+    let next_page = query.get("cursor").is_some();
+    let loaded = load(&state, &query, now_ms(), !next_page).await;
+    state.metrics.observe_query("ui_results", started.elapsed());
+    if next_page {
+        let rows = RowsPartial {
+            results: loaded.results,
+        };
+        return render(loaded.status, &rows, &headers, None);
+    }
+    // A new query from the form is a new view: the address bar shows its page, and Back
+    // returns to the previous one. Polls and other refreshes leave history alone.
+    let submitted = headers
+        .get("hx-source")
+        .is_some_and(|source| source.as_bytes() == QUERY_FORM.as_bytes());
+    let push_url = submitted.then(|| query.page_url());
+    let partial = ResultsPartial {
+        results: loaded.results,
+    };
+    render(loaded.status, &partial, &headers, push_url)
+}
+
+/// Pages are mostly repeated markup (a page of rows with their raw Events is ~300 kB, polled
+/// every 10 s): gzip shrinks them about tenfold for little CPU at a fast level.
+fn render(
+    status: StatusCode,
+    template: &impl Template,
+    request_headers: &HeaderMap,
+    push_url: Option<String>,
+) -> Response {
+    match template.render() {
+        Ok(html) => {
+            let compressed = assets::accepts_gzip(request_headers)
+                .then(|| assets::gzip(html.as_bytes(), flate2::Compression::fast()))
+                .flatten();
+            let mut response = match compressed {
+                Some(body) => (
+                    status,
+                    [
+                        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                        (header::CONTENT_ENCODING, "gzip"),
+                    ],
+                    body,
+                )
+                    .into_response(),
+                None => (status, Html(html)).into_response(),
+            };
+            let headers = response.headers_mut();
+            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            if let Some(value) = push_url.and_then(|url| HeaderValue::from_str(&url).ok()) {
+                headers.insert("hx-push-url", value);
+            }
+            response
+        }
+        Err(error) => {
+            tracing::error!(%error, "rendering a page failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error: the page could not be rendered",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// What a view needs from the store, read in one blocking call.
+struct Found {
+    page: SearchPage,
+    histogram: Option<Vec<AggregateRow>>,
+    /// The newest match before the range, when the range holds none.
+    nearest: Option<EventRecord>,
+}
+
+fn find(
+    store: &EmbeddedStore,
+    search: &SearchRequest,
+    histogram: Option<&AggregateRequest>,
+    nearest: Option<Filter>,
+) -> kec_store::Result<Found> {
+    let page = store.search(search)?;
+    let histogram = histogram
+        .map(|request| store.aggregate(request))
+        .transpose()?;
+    let nearest = match nearest {
+        Some(filter) if page.records.is_empty() => store
+            .search(&SearchRequest::newest(filter, 1))?
+            .records
+            .into_iter()
+            .next(),
+        _ => None,
+    };
+    Ok(Found {
+        page,
+        histogram,
+        nearest,
+    })
+}
+
+/// A view, loaded: the cluster names for the picker, the results and the HTTP status.
+struct Loaded {
+    clusters: Vec<String>,
+    results: ResultsView,
+    status: StatusCode,
+}
+
+impl Loaded {
+    fn failed(
+        mut results: ResultsView,
+        clusters: Vec<String>,
+        error: &ApiError,
+        query: &UiQuery,
+    ) -> Loaded {
+        let status = error.code().1;
+        let message = match error {
+            // The store's words are the clearer ones for a request it refused.
+            ApiError::Store(source) if source.is_client_error() => source.to_string(),
+            other => other.to_string(),
+        };
+        if status.is_server_error() {
+            tracing::error!(error = %message, "loading events for the UI failed");
+        }
+        results.poll = false;
+        results.poll_off = "off until the query works";
+        results.error = Some(ErrorView {
+            status: status.as_u16(),
+            message,
+            retry_url: query.page_url(),
+            reset_url: query.without("cursor").page_url(),
+        });
+        Loaded {
+            clusters,
+            results,
+            status,
+        }
+    }
+}
+
+fn names(clusters: &[ClusterInfo]) -> Vec<String> {
+    clusters
+        .iter()
+        .map(|cluster| cluster.name.clone())
+        .collect()
+}
+
+/// Reads what the view of `query` shows. Never fails: an error becomes the view's message.
+async fn load(state: &AppState, query: &UiQuery, now_ms: i64, with_histogram: bool) -> Loaded {
+    let mut results = ResultsView {
+        page_url: query.page_url(),
+        results_url: query.results_url(),
+        chips: view::chips(query),
+        columns: view::TABLE_COLUMNS,
+        ..ResultsView::default()
+    };
+    let prepared = query
+        .event_query()
+        .map_err(ApiError::BadRequest)
+        .and_then(|event_query| {
+            let filter = event_query.filter(now_ms)?;
+            Ok((event_query, filter))
+        });
+    let (event_query, filter) = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            let clusters = state
+                .with_store(|store| store.clusters())
+                .await
+                .map(|clusters| names(&clusters))
+                .unwrap_or_default();
+            return Loaded::failed(results, clusters, &error, query);
+        }
+    };
+    let range = Range::of(&event_query, &filter, now_ms);
+    results.range = Some(RangeView::new(query, range, now_ms));
+    results.poll = range.live;
+    if !range.live {
+        results.poll_off = "off: the range ends at a fixed time";
+    }
+    let limit = match event_query.limit {
+        Some(_) => event_query.limit(),
+        None => PAGE_SIZE,
+    };
+    let cursor = event_query.cursor.clone();
+    let first_page = cursor.is_none();
+    let bucket_ms = api::bucket_for(range.span_ms(), view::MAX_BUCKETS);
+    let histogram = with_histogram.then(|| AggregateRequest {
+        filter: Filter {
+            from_ms: Some(range.from_ms),
+            to_ms: Some(range.to_ms),
+            ..filter.clone()
+        },
+        group_by: Some(Field::Type),
+        bucket_ms: Some(bucket_ms),
+        limit: 0,
+    });
+    let nearest = (first_page && filter.from_ms.is_some()).then(|| Filter {
+        from_ms: None,
+        to_ms: filter.from_ms,
+        ..filter.clone()
+    });
+    let search = SearchRequest {
+        filter,
+        limit,
+        cursor,
+        ascending: false,
+        with_totals: first_page,
+    };
+    let fetched = state
+        .with_store(move |store| {
+            let clusters = store.clusters()?;
+            let nearest = nearest.filter(|_| !clusters.is_empty());
+            let found = find(store, &search, histogram.as_ref(), nearest);
+            Ok((clusters, found))
+        })
+        .await;
+    let (clusters, found) = match fetched {
+        Ok(fetched) => fetched,
+        Err(error) => return Loaded::failed(results, Vec::new(), &error, query),
+    };
+    let cluster_names = names(&clusters);
+    let found = match found {
+        Ok(found) => found,
+        Err(error) => return Loaded::failed(results, cluster_names, &error.into(), query),
+    };
+    results.no_data = clusters.is_empty();
+    results.rows = found
+        .page
+        .records
+        .iter()
+        .map(|record| RowView::new(record, query, now_ms))
+        .collect();
+    results.more = found.page.next_cursor.as_deref().map(|cursor| {
+        let next = query.at_cursor(cursor);
+        (next.results_url(), next.page_url())
+    });
+    if let (Some(occurrences), Some(records)) =
+        (found.page.total_occurrences, found.page.total_records)
+    {
+        results.totals = Some(view::totals(occurrences, records));
+    }
+    results.histogram = found
+        .histogram
+        .map(|rows| HistogramView::new(&rows, range, bucket_ms));
+    if results.rows.is_empty() && first_page && !results.no_data {
+        // An empty chart and "0 in 0" say nothing the notice does not.
+        results.histogram = None;
+        results.totals = None;
+        results.empty = Some(EmptyView::new(query, range, found.nearest.as_ref(), now_ms));
+    }
+    Loaded {
+        clusters: cluster_names,
+        results,
+        status: StatusCode::OK,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use kec_model::convert::{ParsedLine, parse_value};
+    use kec_store::StoreConfig;
+    use serde_json::json;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    const MINUTE_MS: i64 = 60_000;
+
+    fn rfc3339(ms: i64) -> String {
+        format::iso(ms)
+    }
+
+    /// A core/v1 Event as the API server serves it.
+    fn event(
+        uid: &str,
+        object: &str,
+        reason: &str,
+        event_type: &str,
+        message: &str,
+        count: i64,
+        time_ms: Option<i64>,
+    ) -> serde_json::Value {
+        let (kind, name) = object.split_once('/').expect("kind/name");
+        let mut value = json!({
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": format!("{name}.{uid}"), "namespace": "shop", "uid": uid, "resourceVersion": "10"},
+            "involvedObject": {"kind": kind, "namespace": "shop", "name": name, "uid": format!("obj-{uid}"), "apiVersion": "v1"},
+            "reason": reason,
+            "message": message,
+            "type": event_type,
+            "count": count,
+            "source": {"component": "kubelet", "host": "node-a"},
+        });
+        if let Some(time_ms) = time_ms {
+            value["firstTimestamp"] = json!(rfc3339(time_ms - 10 * MINUTE_MS));
+            value["lastTimestamp"] = json!(rfc3339(time_ms));
+        }
+        value
+    }
+
+    fn store_with(events: Vec<serde_json::Value>) -> (tempfile::TempDir, AppState) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = EmbeddedStore::open(StoreConfig::new(dir.path())).expect("store opens");
+        let now = now_ms();
+        let records: Vec<EventRecord> = events
+            .into_iter()
+            .map(
+                |value| match parse_value(value, "prod", now).expect("an Event") {
+                    ParsedLine::Observation(observation) => observation.record,
+                    ParsedLine::Ignored(what) => panic!("ignored: {what}"),
+                },
+            )
+            .collect();
+        if !records.is_empty() {
+            let outcome = store.ingest(records, now).expect("ingest");
+            assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);
+            store.commit(now).expect("commit");
+        }
+        (dir, AppState::new(Arc::new(store)))
+    }
+
+    fn sample_store() -> (tempfile::TempDir, AppState) {
+        let now = now_ms();
+        store_with(vec![
+            event(
+                "u1",
+                "Pod/web-1",
+                "BackOff",
+                "Warning",
+                "Back-off restarting failed container web in pod web-1",
+                5,
+                Some(now - 20 * MINUTE_MS),
+            ),
+            event(
+                "u2",
+                "Pod/api-7",
+                "Pulling",
+                "Normal",
+                "Pulling image \"registry.example/api:1.2\"",
+                1,
+                Some(now - 40 * MINUTE_MS),
+            ),
+            event(
+                "u3",
+                "Pod/cron-3",
+                "Scheduled",
+                "Normal",
+                "Successfully assigned shop/cron-3 to node-a",
+                1,
+                None,
+            ),
+        ])
+    }
+
+    async fn get(
+        state: &AppState,
+        uri: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap, String) {
+        let mut request = Request::builder().uri(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = routes()
+            .with_state(state.clone())
+            .oneshot(request.body(Body::empty()).expect("request"))
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        (
+            status,
+            headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
+    }
+
+    #[tokio::test]
+    async fn root_redirects_to_events() {
+        let (_dir, state) = store_with(Vec::new());
+        let (status, headers, _) = get(&state, "/", &[]).await;
+        assert!(status.is_redirection(), "{status}");
+        assert_eq!(headers[header::LOCATION], "/events");
+    }
+
+    #[tokio::test]
+    async fn events_page_shows_search_box_and_records() {
+        let (_dir, state) = sample_store();
+        let (status, headers, body) = get(&state, "/events", &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap_or_default()
+                .starts_with("text/html")
+        );
+        assert!(
+            body.contains(r#"<input id="q" name="q" type="search""#),
+            "no search box"
+        );
+        assert!(body.contains("BackOff"));
+        assert!(body.contains("Pulling"));
+        assert!(body.contains("▲"), "warnings carry the triangle");
+        assert!(
+            body.contains(r#"<option value="prod">prod</option>"#),
+            "cluster picker"
+        );
+        assert!(body.contains("data-histogram="), "histogram data");
+        let totals = body.find("class=\"totals\"").map(|at| &body[at..at + 80]);
+        assert!(
+            body.contains("7 occurrences in 3 events"),
+            "totals footer: {totals:?}"
+        );
+        // The Event without any time is shown as such, never as a made-up age.
+        assert!(body.contains(">unknown</span>"));
+        // Click-to-filter links and the raw Event behind each row.
+        assert!(body.contains("/events?reason=BackOff"));
+        assert!(body.contains("&#34;involvedObject&#34;"));
+        // Pages not built yet are not links.
+        assert!(
+            body.contains(r#"aria-disabled="true" title="Alerts: not built yet">Alerts</span>"#)
+        );
+        assert!(!body.contains("src=\"http"), "no external scripts");
+    }
+
+    #[tokio::test]
+    async fn results_partial_filters_by_text_and_type() {
+        let (_dir, state) = sample_store();
+        let (status, _, body) = get(&state, "/events/results?q=registry.example", &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(
+            body.starts_with("<section id=\"results\""),
+            "a partial, not a page"
+        );
+        assert!(!body.contains("<html"));
+        assert!(
+            body.contains("Pulling") && !body.contains("BackOff"),
+            "{body}"
+        );
+
+        let (status, _, body) = get(&state, "/events/results?type=Warning", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            body.contains("BackOff") && !body.contains("Pulling"),
+            "{body}"
+        );
+        assert!(body.contains("5 occurrences in 1 event"), "{body}");
+        assert!(
+            body.contains("every 10s"),
+            "the partial keeps polling itself"
+        );
+    }
+
+    #[tokio::test]
+    async fn submitting_the_form_pushes_the_page_url() {
+        let (_dir, state) = sample_store();
+        let uri = "/events/results?q=&type=Warning&namespace=&from=now-1h&to=";
+        let (_, headers, _) = get(
+            &state,
+            uri,
+            &[("hx-request", "true"), ("hx-source", "form#query")],
+        )
+        .await;
+        assert_eq!(headers["hx-push-url"], "/events?type=Warning&from=now-1h");
+        let (_, headers, _) = get(
+            &state,
+            uri,
+            &[("hx-request", "true"), ("hx-source", "section#results")],
+        )
+        .await;
+        assert!(
+            headers.get("hx-push-url").is_none(),
+            "polls leave history alone"
+        );
+    }
+
+    #[tokio::test]
+    async fn pages_are_gzipped_when_accepted() {
+        use std::io::Read;
+
+        let (_dir, state) = sample_store();
+        let request = Request::builder()
+            .uri("/events")
+            .header(header::ACCEPT_ENCODING, "gzip, deflate, br")
+            .body(Body::empty())
+            .expect("request");
+        let response = routes()
+            .with_state(state)
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let mut html = String::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut html)
+            .expect("valid gzip");
+        assert!(html.contains("BackOff"));
+    }
+
+    #[tokio::test]
+    async fn load_more_pages_through_rows() {
+        let (_dir, state) = sample_store();
+        let (_, _, body) = get(&state, "/events/results?limit=1", &[]).await;
+        let start = body
+            .find("/events/results?limit=1&#38;cursor=")
+            .unwrap_or_else(|| panic!("a next page: {body}"));
+        let end = start + body[start..].find('"').expect("end of url");
+        let next = body[start..end].replace("&#38;", "&");
+        let (status, _, rows) = get(&state, &next, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{rows}");
+        assert!(
+            rows.trim_start().starts_with("<tbody class=\"rows\">"),
+            "{rows}"
+        );
+        // Newest first: the Event without a time was received now, then BackOff (20 min ago).
+        assert!(body.contains("Scheduled"));
+        assert!(
+            rows.contains("BackOff") && !rows.contains("Scheduled"),
+            "second newest: {rows}"
+        );
+        assert!(!rows.contains("data-histogram"));
+    }
+
+    #[tokio::test]
+    async fn empty_store_explains_how_to_get_data() {
+        let (_dir, state) = store_with(Vec::new());
+        let (status, _, body) = get(&state, "/events", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("No events yet"));
+        assert!(body.contains("kec demo"));
+        assert!(body.contains("/api/v1/clusters/{cluster}/events"));
+    }
+
+    #[tokio::test]
+    async fn filters_excluding_everything_offer_a_way_out() {
+        let (_dir, state) = sample_store();
+        let (status, _, body) = get(&state, "/events?reason=Nope&from=now-5m", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("No events match"), "{body}");
+        assert!(
+            body.contains(r#"href="/events?from=now-5m">Clear filters"#),
+            "{body}"
+        );
+        assert!(body.contains("Widen to the last 24 hours"));
+
+        // A range that misses a match points at it.
+        let (_, _, body) = get(&state, "/events/results?reason=BackOff&from=now-5m", &[]).await;
+        assert!(body.contains("The nearest earlier match"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn bad_input_renders_a_message() {
+        let (_dir, state) = sample_store();
+        let (status, _, body) = get(&state, "/events?cursor=bogus", &[]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body.contains("not one this server issued"), "{body}");
+        assert!(
+            body.contains("<form id=\"query\""),
+            "the page around it still renders"
+        );
+
+        let (status, _, body) = get(&state, "/events/results?cursor=bogus", &[]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body.contains("not one this server issued"), "{body}");
+
+        let (status, _, body) = get(&state, "/events/results?from=yesterday", &[]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body.contains("is not a time"), "{body}");
+
+        let (status, _, body) = get(&state, "/events?limit=lots", &[]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body.contains("limit"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn assets_are_served_with_types_and_caching() {
+        let (_dir, state) = store_with(Vec::new());
+        for (path, content_type) in [
+            ("/assets/app.css", "text/css; charset=utf-8"),
+            ("/assets/app.js", "text/javascript; charset=utf-8"),
+            (
+                "/assets/vendor/htmx/htmx.min.js",
+                "text/javascript; charset=utf-8",
+            ),
+            (
+                "/assets/vendor/echarts/echarts.min.js",
+                "text/javascript; charset=utf-8",
+            ),
+            (
+                "/assets/vendor/echarts/LICENSE",
+                "text/plain; charset=utf-8",
+            ),
+            ("/assets/favicon.svg", "image/svg+xml"),
+        ] {
+            let (status, headers, body) = get(&state, path, &[]).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            assert_eq!(headers[header::CONTENT_TYPE], content_type, "{path}");
+            assert!(
+                headers[header::CACHE_CONTROL]
+                    .to_str()
+                    .unwrap_or_default()
+                    .contains("max-age=31536000")
+            );
+            assert!(!body.is_empty());
+        }
+        let (status, headers, _) =
+            get(&state, "/assets/app.js", &[("accept-encoding", "gzip")]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+        let etag = headers[header::ETAG]
+            .to_str()
+            .unwrap_or_default()
+            .to_string();
+        let (status, _, _) = get(&state, "/assets/app.js", &[("if-none-match", &etag)]).await;
+        assert_eq!(status, StatusCode::NOT_MODIFIED);
+        let (status, _, _) = get(&state, "/assets/../Cargo.toml", &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _, _) = get(&state, "/assets/nope.js", &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn page_links_assets_by_version() {
+        let (_dir, state) = store_with(Vec::new());
+        let (_, _, body) = get(&state, "/events", &[]).await;
+        for path in [
+            "app.css",
+            "app.js",
+            "vendor/htmx/htmx.min.js",
+            "vendor/echarts/echarts.min.js",
+        ] {
+            assert!(body.contains(&assets::url(path)), "{path}");
+        }
+    }
+}
