@@ -14,10 +14,12 @@
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::api::events::v1 as events;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
+use serde::de::IgnoredAny;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::category::classify;
-use crate::record::{EventRecord, ObjectRef};
+use crate::record::{EventRecord, ObjectRef, RawJson};
 use crate::time::to_ms;
 use crate::{Error, Result};
 
@@ -36,58 +38,152 @@ pub struct Observation {
     pub record: EventRecord,
 }
 
-/// Parses one line of ingest input for `cluster`. `receipt_ms` is used only when the Event
-/// carries no time at all.
+/// The top-level keys that tell what a document is, read without building a JSON tree.
+/// An Event's own `type` ("Warning") is never paired with an `object`, a frame's always is.
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "type", default, borrow)]
+    frame_type: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    object: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(rename = "apiVersion", default, borrow)]
+    api_version: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    items: Option<Vec<&'a RawValue>>,
+    #[serde(default)]
+    metadata: Option<IgnoredAny>,
+    // Fields only events.k8s.io/v1 has, to tell LIST items (which carry no apiVersion) apart.
+    #[serde(default)]
+    regarding: Option<IgnoredAny>,
+    #[serde(default)]
+    note: Option<IgnoredAny>,
+    #[serde(rename = "reportingController", default)]
+    reporting_controller: Option<IgnoredAny>,
+    #[serde(rename = "deprecatedSource", default)]
+    deprecated_source: Option<IgnoredAny>,
+}
+
+fn envelope(document: &[u8]) -> Result<Envelope<'_>> {
+    serde_json::from_slice(document).map_err(|error| {
+        if error.is_data() {
+            Error::NotAnEvent(format!("not an Event object: {error}"))
+        } else {
+            Error::Json(error)
+        }
+    })
+}
+
+/// Parses one document of ingest input for `cluster`: an Event or a watch frame holding one.
+/// `receipt_ms` is used only when the Event carries no time at all.
 pub fn parse_line(line: &[u8], cluster: &str, receipt_ms: i64) -> Result<ParsedLine> {
-    let value: Value = serde_json::from_slice(line).map_err(Error::Json)?;
-    parse_value(value, cluster, receipt_ms)
+    let envelope = envelope(line)?;
+    if envelope.items.is_some() {
+        return Err(Error::NotAnEvent(
+            "a List: its items are Events, the List is not".into(),
+        ));
+    }
+    parse_envelope(envelope, line, cluster, receipt_ms)
+}
+
+/// Parses one document that may also be a List (`EventList`): one result per Event in it.
+pub fn parse_document(document: &[u8], cluster: &str, receipt_ms: i64) -> Vec<Result<ParsedLine>> {
+    let envelope = match envelope(document) {
+        Ok(envelope) => envelope,
+        Err(error) => return vec![Err(error)],
+    };
+    let is_list = envelope
+        .kind
+        .as_deref()
+        .is_some_and(|kind| kind.ends_with("List"));
+    match (is_list, envelope.items) {
+        (true, Some(items)) => items
+            .into_iter()
+            .map(|item| parse_line(item.get().as_bytes(), cluster, receipt_ms))
+            .collect(),
+        (true, None) => vec![Err(Error::NotAnEvent(
+            "a List without an items array".into(),
+        ))],
+        (false, Some(_)) => {
+            vec![Err(Error::NotAnEvent(
+                "items outside a List: not an Event".into(),
+            ))]
+        }
+        (false, None) => {
+            let envelope = match crate::convert::envelope(document) {
+                Ok(envelope) => envelope,
+                Err(error) => return vec![Err(error)],
+            };
+            vec![parse_envelope(envelope, document, cluster, receipt_ms)]
+        }
+    }
 }
 
 /// Like [`parse_line`], for an already parsed JSON value.
 pub fn parse_value(value: Value, cluster: &str, receipt_ms: i64) -> Result<ParsedLine> {
-    let Value::Object(map) = &value else {
-        return Err(Error::NotAnEvent("expected a JSON object".into()));
-    };
-    // A watch frame has `type` and an `object`; an Event's own `type` is never paired with one.
-    if let (Some(Value::String(frame_type)), Some(object)) = (map.get("type"), map.get("object")) {
-        return match frame_type.as_str() {
+    let text = serde_json::to_vec(&value).map_err(Error::Json)?;
+    parse_line(&text, cluster, receipt_ms)
+}
+
+fn parse_envelope(
+    envelope: Envelope<'_>,
+    document: &[u8],
+    cluster: &str,
+    receipt_ms: i64,
+) -> Result<ParsedLine> {
+    if let (Some(frame_type), Some(object)) = (envelope.frame_type.as_deref(), envelope.object) {
+        return match frame_type {
             "ADDED" | "MODIFIED" => {
-                let object = object.clone();
-                event_from_value(object, cluster, receipt_ms)
+                let inner = crate::convert::envelope(object.get().as_bytes())?;
+                if inner.object.is_some() || inner.items.is_some() {
+                    return Err(Error::NotAnEvent(
+                        "a watch frame's object is not an Event".into(),
+                    ));
+                }
+                event_from_envelope(inner, object.get().as_bytes(), cluster, receipt_ms)
             }
             "DELETED" => Ok(ParsedLine::Ignored("DELETED")),
             "BOOKMARK" => Ok(ParsedLine::Ignored("BOOKMARK")),
-            "ERROR" => Err(Error::NotAnEvent(format!(
-                "watch ERROR frame: {}",
-                object
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("no message")
-            ))),
+            "ERROR" => {
+                let message = serde_json::from_str::<Value>(object.get())
+                    .ok()
+                    .and_then(|status| {
+                        status
+                            .get("message")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                    })
+                    .unwrap_or_else(|| "no message".to_string());
+                Err(Error::NotAnEvent(format!("watch ERROR frame: {message}")))
+            }
             other => Err(Error::NotAnEvent(format!(
                 "unknown watch frame type {other:?}"
             ))),
         };
     }
-    event_from_value(value, cluster, receipt_ms)
+    if envelope.object.is_some() {
+        return Err(Error::NotAnEvent(
+            "an object field without a watch frame type".into(),
+        ));
+    }
+    event_from_envelope(envelope, document, cluster, receipt_ms)
 }
 
-fn event_from_value(value: Value, cluster: &str, receipt_ms: i64) -> Result<ParsedLine> {
-    let Value::Object(map) = &value else {
-        return Err(Error::NotAnEvent(
-            "watch frame object is not a JSON object".into(),
-        ));
-    };
-    let api_version = map.get("apiVersion").and_then(Value::as_str);
-    let kind = map.get("kind").and_then(Value::as_str);
-    if let Some(kind) = kind
+fn event_from_envelope(
+    envelope: Envelope<'_>,
+    document: &[u8],
+    cluster: &str,
+    receipt_ms: i64,
+) -> Result<ParsedLine> {
+    if let Some(kind) = envelope.kind.as_deref()
         && kind != "Event"
     {
         return Err(Error::NotAnEvent(format!(
             "kind is {kind:?}, expected \"Event\""
         )));
     }
-    let is_events_api = match api_version {
+    let is_events_api = match envelope.api_version.as_deref() {
         Some("events.k8s.io/v1") => true,
         Some("v1") => false,
         Some(other) => {
@@ -95,35 +191,50 @@ fn event_from_value(value: Value, cluster: &str, receipt_ms: i64) -> Result<Pars
                 "apiVersion {other:?} is neither \"v1\" nor \"events.k8s.io/v1\""
             )));
         }
-        // LIST items carry no apiVersion: tell the two schemas apart by their own fields.
-        None => [
-            "regarding",
-            "note",
-            "reportingController",
-            "deprecatedSource",
-        ]
-        .iter()
-        .any(|field| map.contains_key(*field)),
+        None => {
+            envelope.regarding.is_some()
+                || envelope.note.is_some()
+                || envelope.reporting_controller.is_some()
+                || envelope.deprecated_source.is_some()
+        }
     };
-    if !map.contains_key("metadata") {
+    if envelope.metadata.is_none() {
         return Err(Error::NotAnEvent("no metadata".into()));
     }
+    let raw = raw_json(document)?;
     let record = if is_events_api {
         let event: events::Event =
-            serde_json::from_value(value.clone()).map_err(|source| Error::InvalidEvent {
+            serde_json::from_slice(document).map_err(|source| Error::InvalidEvent {
                 api_version: "events.k8s.io/v1",
                 source,
             })?;
-        from_events_v1(event, value, cluster, receipt_ms)
+        from_events_v1(event, raw, cluster, receipt_ms)
     } else {
         let event: core::Event =
-            serde_json::from_value(value.clone()).map_err(|source| Error::InvalidEvent {
+            serde_json::from_slice(document).map_err(|source| Error::InvalidEvent {
                 api_version: "v1",
                 source,
             })?;
-        from_core_v1(event, value, cluster, receipt_ms)
+        from_core_v1(event, raw, cluster, receipt_ms)
     };
     Ok(ParsedLine::Observation(Box::new(Observation { record })))
+}
+
+/// The original object as text, less `metadata.managedFields` (server-side-apply bookkeeping,
+/// often larger than the Event itself and of no use to anyone reading events: the one part of
+/// the original object not kept). Documents without it are kept byte for byte.
+fn raw_json(document: &[u8]) -> Result<RawJson> {
+    let text = std::str::from_utf8(document)
+        .map_err(|error| Error::NotAnEvent(format!("not UTF-8: {error}")))?
+        .trim();
+    if !text.contains("\"managedFields\"") {
+        return RawJson::from_json_text(text.to_string()).map_err(Error::Json);
+    }
+    let mut value: Value = serde_json::from_str(text).map_err(Error::Json)?;
+    if let Some(metadata) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.remove("managedFields");
+    }
+    Ok(RawJson::from_value(&value))
 }
 
 fn meta_ms(time: Option<&Time>) -> Option<i64> {
@@ -172,7 +283,7 @@ struct Common {
     count: i64,
 }
 
-fn from_core_v1(event: core::Event, raw: Value, cluster: &str, receipt_ms: i64) -> EventRecord {
+fn from_core_v1(event: core::Event, raw: RawJson, cluster: &str, receipt_ms: i64) -> EventRecord {
     let series_count = event.series.as_ref().and_then(|series| series.count);
     let series_last = micro_ms(
         event
@@ -204,7 +315,12 @@ fn from_core_v1(event: core::Event, raw: Value, cluster: &str, receipt_ms: i64) 
     finish(common, "v1", raw, cluster, receipt_ms)
 }
 
-fn from_events_v1(event: events::Event, raw: Value, cluster: &str, receipt_ms: i64) -> EventRecord {
+fn from_events_v1(
+    event: events::Event,
+    raw: RawJson,
+    cluster: &str,
+    receipt_ms: i64,
+) -> EventRecord {
     let series_count = event.series.as_ref().map(|series| series.count);
     let series_last = event
         .series
@@ -238,7 +354,7 @@ fn from_events_v1(event: events::Event, raw: Value, cluster: &str, receipt_ms: i
 fn finish(
     common: Common,
     api_version: &str,
-    mut raw: Value,
+    raw: RawJson,
     cluster: &str,
     receipt_ms: i64,
 ) -> EventRecord {
@@ -246,11 +362,6 @@ fn finish(
         Some(ms) => (ms, false),
         None => (receipt_ms, true),
     };
-    // managedFields is server-side-apply bookkeeping, often larger than the Event itself and of
-    // no use to anyone reading events: it is the one part of the original object not kept.
-    if let Some(metadata) = raw.get_mut("metadata").and_then(Value::as_object_mut) {
-        metadata.remove("managedFields");
-    }
     let name = common.metadata.name.unwrap_or_default();
     let uid = common
         .metadata
@@ -352,8 +463,10 @@ mod tests {
         // count is negative in the fixture: the series count (positive) is used instead.
         assert_eq!(record.count, 1_266_076_158);
         assert_eq!(record.occurrences, 0);
-        assert_eq!(record.raw["metadata"]["clusterName"], "15");
-        assert!(record.raw["metadata"].get("managedFields").is_none());
+        let raw = record.raw.to_value();
+        assert_eq!(raw["metadata"]["clusterName"], "15");
+        assert!(raw["metadata"].get("managedFields").is_none());
+        assert_eq!(raw["metadata"]["ownerReferences"][0]["uid"], "Dz廔ȇ{sŊƏp");
     }
 
     #[test]
@@ -456,6 +569,29 @@ mod tests {
                 "{line:?} should be rejected"
             );
         }
+    }
+
+    #[test]
+    fn lists_yield_one_result_per_item() {
+        let item = r#"{"metadata":{"name":"e","namespace":"d"},"involvedObject":{"kind":"Pod","name":"p"},"reason":"Started"}"#;
+        let list = format!(
+            r#"{{"kind":"EventList","apiVersion":"v1","items":[{item},{{"kind":"Pod","metadata":{{}}}}]}}"#
+        );
+        let results = parse_document(list.as_bytes(), "c", 0);
+        assert_eq!(results.len(), 2);
+        assert!(matches!(results[0], Ok(ParsedLine::Observation(_))));
+        assert!(results[1].is_err());
+        assert_eq!(parse_document(item.as_bytes(), "c", 0).len(), 1);
+        assert!(parse_line(list.as_bytes(), "c", 0).is_err());
+        assert!(parse_document(br#"{"kind":"EventList"}"#, "c", 0)[0].is_err());
+    }
+
+    #[test]
+    fn raw_text_is_kept_byte_for_byte() {
+        let line =
+            r#"{"metadata": {"name": "e", "namespace": "d"}, "reason": "Started",  "x": 1.50}"#;
+        let record = observation(line);
+        assert_eq!(record.raw.get(), line);
     }
 
     #[test]

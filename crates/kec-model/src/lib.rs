@@ -11,8 +11,8 @@ pub mod record;
 pub mod time;
 
 pub use category::Category;
-pub use convert::{Observation, ParsedLine, parse_line};
-pub use record::{EventRecord, ObjectRef};
+pub use convert::{Observation, ParsedLine, parse_document, parse_line, parse_value};
+pub use record::{EventRecord, ObjectRef, RawJson};
 
 /// Errors of the model layer: an input that is not a Kubernetes Event.
 #[derive(Debug, thiserror::Error)]

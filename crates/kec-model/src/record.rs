@@ -63,7 +63,54 @@ pub struct EventRecord {
     /// The node the object runs on, when known: the Node itself, or the reporting kubelet's host.
     pub node: String,
     /// The original object as received, less `metadata.managedFields` (for the details view).
-    pub raw: serde_json::Value,
+    pub raw: RawJson,
+}
+
+/// A JSON document kept as the text it arrived in: never re-parsed into a tree on the ingest
+/// path, and serialized as embedded JSON (not as a string).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RawJson(Box<serde_json::value::RawValue>);
+
+impl RawJson {
+    /// Wraps text that is known to be one valid JSON document.
+    pub fn from_json_text(text: String) -> Result<RawJson, serde_json::Error> {
+        serde_json::value::RawValue::from_string(text).map(RawJson)
+    }
+
+    /// The JSON text of a value.
+    pub fn from_value(value: &serde_json::Value) -> RawJson {
+        // Serializing a Value cannot fail (its map keys are strings), and its text is valid JSON.
+        let text = serde_json::to_string(value).unwrap_or_else(|_| "null".to_string());
+        RawJson::from_json_text(text).unwrap_or_else(|_| RawJson::null())
+    }
+
+    /// JSON `null`.
+    pub fn null() -> RawJson {
+        RawJson(serde_json::value::RawValue::NULL.to_owned())
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// Parses the text into a tree (for display and tests; not on the ingest path).
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(self.get()).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &RawJson) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Default for RawJson {
+    fn default() -> RawJson {
+        RawJson::null()
+    }
 }
 
 impl EventRecord {

@@ -11,10 +11,9 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use kec_model::convert::{ParsedLine, parse_value};
+use kec_model::convert::{ParsedLine, parse_document};
 use kec_model::time::now_ms;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -104,38 +103,8 @@ fn parse_body(
         if trimmed.is_empty() {
             continue;
         }
-        let value: Value = match serde_json::from_slice(trimmed) {
-            Ok(value) => value,
-            Err(error) => {
-                response.rejected.push(RejectedLine {
-                    line: line_number,
-                    reason: format!("invalid JSON: {error}"),
-                });
-                continue;
-            }
-        };
-        let items = match value {
-            Value::Object(mut map)
-                if map
-                    .get("kind")
-                    .and_then(Value::as_str)
-                    .is_some_and(|kind| kind.ends_with("List")) =>
-            {
-                match map.remove("items") {
-                    Some(Value::Array(items)) => items,
-                    _ => {
-                        response.rejected.push(RejectedLine {
-                            line: line_number,
-                            reason: "a List without an items array".into(),
-                        });
-                        continue;
-                    }
-                }
-            }
-            other => vec![other],
-        };
-        for item in items {
-            match parse_value(item, cluster, now_ms) {
+        for result in parse_document(trimmed, cluster, now_ms) {
+            match result {
                 Ok(ParsedLine::Observation(observation)) => {
                     observations.push(observation.record);
                     line_of_observation.push(line_number);

@@ -125,7 +125,7 @@ pub async fn serve(
     tasks.close();
     tasks.wait().await;
     let store = state.store.clone();
-    tokio::task::spawn_blocking(move || store.commit(kec_model::time::now_ms()))
+    tokio::task::spawn_blocking(move || store.close(kec_model::time::now_ms()))
         .await
         .map_err(|error| ServeError::Task(error.to_string()))??;
     served.map_err(|source| ServeError::Bind { address, source })?;

@@ -1389,7 +1389,7 @@ impl SyntheticLoad {
             occurrences: 0,
             category,
             node,
-            raw: Value::Object(raw),
+            raw: kec_model::RawJson::from_value(&Value::Object(raw)),
         }
     }
 }
@@ -1421,7 +1421,7 @@ fn node_name(ordinal: u64) -> String {
 mod tests {
     use std::collections::{BTreeMap, HashMap, HashSet};
 
-    use kec_model::convert::{ParsedLine, parse_value};
+    use kec_model::convert::ParsedLine;
 
     use super::*;
 
@@ -1491,7 +1491,13 @@ mod tests {
         let mut seen_templates = HashSet::new();
         for record in &records {
             seen_templates.insert((record.reason.clone(), record.object.kind.clone()));
-            let converted = match parse_value(record.raw.clone(), CLUSTER_NAME, 0).unwrap() {
+            let converted = match kec_model::parse_line(
+                record.raw.get().as_bytes(),
+                CLUSTER_NAME,
+                0,
+            )
+            .unwrap()
+            {
                 ParsedLine::Observation(observation) => observation.record,
                 other => panic!("not an observation: {other:?}"),
             };

@@ -226,7 +226,7 @@ mod tests {
             occurrences: 0,
             category: Category::PodCrash,
             node: "node-1".into(),
-            raw: serde_json::Value::Null,
+            raw: kec_model::RawJson::null(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! kec's event store.
 //!
 //! - [`ledger`]: the occurrence ledger: which observations add occurrences, and how many.
+//! - [`codec`]: the stored form of a record (original Event text + what only the store knows).
 //! - [`wal`]: the write-ahead log that makes an acknowledged batch survive kill -9.
 //! - [`meta`]: SQLite metadata: clusters, ledger state, checkpoints.
 //! - [`schema`]: the tantivy schema and the mapping between records and documents.
@@ -9,6 +10,7 @@
 //! - [`embedded`]: [`EmbeddedStore`], tantivy day partitions + WAL + SQLite behind one API.
 
 pub mod aggregate;
+pub mod codec;
 pub mod embedded;
 pub mod filter;
 pub mod ledger;

@@ -7,7 +7,9 @@
 
 use kec_model::EventRecord;
 use tantivy::TantivyDocument;
-use tantivy::schema::{FAST, Field as IndexField, INDEXED, STORED, STRING, Schema, TEXT};
+use tantivy::schema::{
+    FAST, Field as IndexField, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions,
+};
 
 use crate::filter::Field;
 
@@ -20,7 +22,6 @@ pub struct EventSchema {
     pub occurrences: IndexField,
     pub count: IndexField,
     pub message: IndexField,
-    pub object_uid: IndexField,
     pub doc: IndexField,
     /// The untokenized string fields, in [`Field::ALL`] order.
     strings: Vec<IndexField>,
@@ -28,17 +29,32 @@ pub struct EventSchema {
 
 impl EventSchema {
     pub fn new() -> EventSchema {
+        // Nothing is scored (results sort by time), so no field keeps norms; numbers are only
+        // fast (columnar) fields: range filters scan columns instead of a term per value.
         let mut builder = Schema::builder();
-        let seq = builder.add_u64_field("seq", FAST | INDEXED);
-        let time_ms = builder.add_i64_field("time_ms", FAST | INDEXED);
+        let seq = builder.add_u64_field("seq", FAST);
+        let time_ms = builder.add_i64_field("time_ms", FAST);
         let occurrences = builder.add_i64_field("occurrences", FAST);
         let count = builder.add_i64_field("count", FAST);
-        let message = builder.add_text_field("message", TEXT);
-        let object_uid = builder.add_text_field("object_uid", STRING);
+        let message_options = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("default")
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions)
+                .set_fieldnorms(false),
+        );
+        let message = builder.add_text_field("message", message_options);
         let doc = builder.add_bytes_field("doc", STORED);
+        let string_options = TextOptions::default()
+            .set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("raw")
+                    .set_index_option(IndexRecordOption::Basic)
+                    .set_fieldnorms(false),
+            )
+            .set_fast("raw");
         let strings = Field::ALL
             .iter()
-            .map(|field| builder.add_text_field(field.as_str(), STRING | FAST))
+            .map(|field| builder.add_text_field(field.as_str(), string_options.clone()))
             .collect();
         EventSchema {
             schema: builder.build(),
@@ -47,7 +63,6 @@ impl EventSchema {
             occurrences,
             count,
             message,
-            object_uid,
             doc,
             strings,
         }
@@ -67,9 +82,6 @@ impl EventSchema {
         document.add_i64(self.occurrences, record.occurrences);
         document.add_i64(self.count, record.count);
         document.add_text(self.message, &record.message);
-        if !record.object.uid.is_empty() {
-            document.add_text(self.object_uid, &record.object.uid);
-        }
         for field in Field::ALL {
             document.add_text(self.string_field(field), field.value_of(record));
         }
@@ -84,7 +96,7 @@ impl EventSchema {
             .get_first(self.doc)
             .and_then(|value| value.as_bytes())
             .ok_or_else(|| crate::Error::Corrupt("document has no stored record".into()))?;
-        serde_json::from_slice(bytes).map_err(|error| crate::Error::Corrupt(error.to_string()))
+        crate::codec::decode(bytes)
     }
 }
 

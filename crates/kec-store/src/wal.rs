@@ -5,7 +5,7 @@
 //! second. After a crash the frames are replayed into the index on start.
 //!
 //! Frame layout: `len: u32 LE | crc32: u32 LE | payload` where payload is zstd-compressed JSON
-//! lines, one [`EventRecord`] each. A torn frame at the tail (the process died mid-write, before
+//! lines, one record each in the form of [`crate::codec`]. A torn frame at the tail (the process died mid-write, before
 //! it acknowledged anything in it) ends the replay; the file is truncated there.
 
 use std::fs::{File, OpenOptions};
@@ -105,14 +105,6 @@ impl Wal {
     }
 }
 
-/// Encodes records as JSON lines (the payload format of a frame, and the stored document).
-pub fn encode_record(record: &EventRecord, out: &mut Vec<u8>) -> Result<()> {
-    serde_json::to_writer(&mut *out, record)
-        .map_err(|error| Error::Corrupt(format!("cannot encode record: {error}")))?;
-    out.push(b'\n');
-    Ok(())
-}
-
 /// Decodes every complete, intact frame; returns the records and the length of the valid prefix.
 fn decode_frames(bytes: &[u8]) -> (Vec<EventRecord>, usize) {
     let mut records = Vec::new();
@@ -138,7 +130,7 @@ fn decode_frames(bytes: &[u8]) -> (Vec<EventRecord>, usize) {
             .split(|byte| *byte == b'\n')
             .filter(|line| !line.is_empty())
         {
-            match serde_json::from_slice::<EventRecord>(line) {
+            match crate::codec::decode(line) {
                 Ok(record) => frame_records.push(record),
                 Err(_) => {
                     intact = false;
@@ -161,6 +153,9 @@ mod tests {
     use kec_model::{Category, ObjectRef};
 
     fn record(seq: u64) -> EventRecord {
+        let raw = format!(
+            r#"{{"metadata":{{"name":"e{seq}","namespace":"ns","uid":"u{seq}"}},"reason":"Started","message":"Started container","type":"Normal","count":1,"lastTimestamp":"1970-01-01T00:00:01Z"}}"#
+        );
         EventRecord {
             seq,
             cluster: "c".into(),
@@ -185,14 +180,14 @@ mod tests {
             occurrences: 1,
             category: Category::Other,
             node: String::new(),
-            raw: serde_json::json!({"kind": "Event"}),
+            raw: kec_model::RawJson::from_json_text(raw).unwrap(),
         }
     }
 
     fn encode(records: &[EventRecord]) -> Vec<u8> {
         let mut out = Vec::new();
         for record in records {
-            encode_record(record, &mut out).unwrap();
+            crate::codec::encode(record, &mut out).unwrap();
         }
         out
     }

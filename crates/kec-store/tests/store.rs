@@ -1,8 +1,8 @@
 //! The embedded store end to end: ingest through the ledger, durability, search, aggregation,
 //! retention. Every test uses its own temporary data directory.
 
+use kec_model::EventRecord;
 use kec_model::time::{DAY_MS, parse_time};
-use kec_model::{Category, EventRecord, ObjectRef};
 use kec_store::{AggregateRequest, EmbeddedStore, Field, Filter, SearchRequest, StoreConfig};
 
 const NOW: &str = "2026-11-25T12:00:00Z";
@@ -11,45 +11,47 @@ fn now() -> i64 {
     parse_time(NOW).unwrap()
 }
 
-/// A hand-made observation of a pod Event.
+/// A hand-made observation of an Event, built from its JSON like ingest builds it.
 fn event(name: &str, pod: &str, reason: &str, kind: &str, count: i64, time_ms: i64) -> EventRecord {
+    event_in("shop", name, pod, reason, kind, count, time_ms, None)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn event_in(
+    namespace: &str,
+    name: &str,
+    pod: &str,
+    reason: &str,
+    kind: &str,
+    count: i64,
+    time_ms: i64,
+    message: Option<&str>,
+) -> EventRecord {
     let warning = matches!(reason, "BackOff" | "Unhealthy" | "FailedScheduling");
-    EventRecord {
-        seq: 0,
-        cluster: "prod".into(),
-        namespace: "shop".into(),
-        name: name.into(),
-        uid: format!("uid-{name}"),
-        resource_version: format!("{count}"),
-        api_version: "v1".into(),
-        object: ObjectRef {
-            kind: kind.into(),
-            namespace: "shop".into(),
-            name: pod.into(),
-            uid: format!("pod-{pod}"),
-            api_version: "v1".into(),
-            field_path: String::new(),
+    let time = jiff::Timestamp::from_millisecond(time_ms)
+        .unwrap()
+        .to_string();
+    let message = message.map_or_else(
+        || match reason {
+            "BackOff" => {
+                format!("Back-off restarting failed container app in pod {pod}: connection refused")
+            }
+            _ => format!("{reason} happened to {pod}: connection refused"),
         },
-        reason: reason.into(),
-        message: format!("{reason} happened to {pod}: connection refused"),
-        event_type: if warning { "Warning" } else { "Normal" }.into(),
-        source_component: "kubelet".into(),
-        source_host: "node-1".into(),
-        reporting_controller: String::new(),
-        reporting_instance: String::new(),
-        action: String::new(),
-        time_ms,
-        time_is_receipt: false,
-        first_ms: time_ms,
-        count,
-        occurrences: 0,
-        category: if reason == "BackOff" {
-            Category::PodCrash
-        } else {
-            Category::Other
-        },
-        node: "node-1".into(),
-        raw: serde_json::json!({"metadata": {"name": name}}),
+        str::to_string,
+    );
+    let json = serde_json::json!({
+        "metadata": {"name": name, "namespace": namespace, "uid": format!("uid-{name}"), "resourceVersion": count.to_string()},
+        "involvedObject": {"kind": kind, "namespace": namespace, "name": pod, "uid": format!("pod-{pod}"), "apiVersion": "v1"},
+        "reason": reason,
+        "message": message,
+        "type": if warning { "Warning" } else { "Normal" },
+        "source": {"component": "kubelet", "host": "node-1"},
+        "firstTimestamp": time, "lastTimestamp": time, "count": count,
+    });
+    match kec_model::parse_value(json, "prod", 0).unwrap() {
+        kec_model::ParsedLine::Observation(observation) => observation.record,
+        other => panic!("{other:?}"),
     }
 }
 
@@ -175,15 +177,21 @@ fn search_filters_text_and_time() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     let t = now() - 3_600_000;
-    let mut batch = vec![
+    let batch = vec![
         event("a", "web-1", "BackOff", "Pod", 1, t),
-        event("b", "web-2", "Started", "Pod", 1, t + 10),
+        event_in("pay", "b", "web-2", "Started", "Pod", 1, t + 10, None),
         event("c", "web-1", "Unhealthy", "Pod", 1, t + 20),
-        event("d", "api", "ScalingReplicaSet", "Deployment", 1, t + 30),
+        event_in(
+            "shop",
+            "d",
+            "api",
+            "ScalingReplicaSet",
+            "Deployment",
+            1,
+            t + 30,
+            Some("Scaled up replica set api-5d8f to 3"),
+        ),
     ];
-    batch[3].message = "Scaled up replica set api-5d8f to 3".into();
-    batch[1].namespace = "pay".into();
-    batch[1].object.namespace = "pay".into();
     store.ingest(batch, now()).unwrap();
     store.commit(now()).unwrap();
     let names = |filter: Filter| -> Vec<String> {

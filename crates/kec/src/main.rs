@@ -7,6 +7,11 @@
 mod bench;
 mod demo;
 
+/// mimalloc: the store's write path allocates and frees many small strings per event; glibc's
+/// allocator spent about a third of the benchmark's CPU there (docs/BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL_ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;

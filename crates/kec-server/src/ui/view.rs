@@ -391,10 +391,11 @@ impl RowView {
 }
 
 fn raw_json(record: &EventRecord) -> String {
-    if record.raw.is_null() {
+    let raw = record.raw.to_value();
+    if raw.is_null() {
         return "(the original object was not kept)".into();
     }
-    serde_json::to_string_pretty(&record.raw).unwrap_or_else(|error| format!("({error})"))
+    serde_json::to_string_pretty(&raw).unwrap_or_else(|error| format!("({error})"))
 }
 
 fn fields(record: &EventRecord, query: &UiQuery, now_ms: i64) -> Vec<FieldView> {
