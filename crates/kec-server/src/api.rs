@@ -249,6 +249,9 @@ pub async fn histogram(
 #[derive(Debug, Deserialize)]
 pub struct TimelineParams {
     pub limit: Option<usize>,
+    /// `records` (default): full records with the original Event; `points`: time, reason,
+    /// type, category, occurrences and count only, read from columns (much faster).
+    pub view: Option<String>,
 }
 
 /// `GET /api/v1/clusters/{cluster}/objects/{namespace}/{kind}/{name}/timeline`
@@ -256,14 +259,33 @@ pub async fn timeline(
     State(state): State<AppState>,
     Path((cluster, namespace, kind, name)): Path<(String, String, String, String)>,
     Query(params): Query<TimelineParams>,
-) -> Result<Json<Vec<kec_model::EventRecord>>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     let started = std::time::Instant::now();
     let limit = params.limit.unwrap_or(10_000).clamp(1, 10_000);
-    let records = state
-        .with_store(move |store| store.timeline(&cluster, &namespace, &kind, &name, limit))
-        .await?;
+    let response = match params.view.as_deref().unwrap_or("records") {
+        "records" => {
+            let records = state
+                .with_store(move |store| store.timeline(&cluster, &namespace, &kind, &name, limit))
+                .await?;
+            Json(records).into_response()
+        }
+        "points" => {
+            let points = state
+                .with_store(move |store| {
+                    store.timeline_points(&cluster, &namespace, &kind, &name, limit)
+                })
+                .await?;
+            Json(points).into_response()
+        }
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "view={other:?} is not a timeline view: use records or points"
+            )));
+        }
+    };
     state.metrics.observe_query("timeline", started.elapsed());
-    Ok(Json(records))
+    Ok(response)
 }
 
 /// `GET /api/v1/clusters`

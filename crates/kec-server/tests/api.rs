@@ -231,6 +231,30 @@ async fn search_and_timeline() {
         .map(|r| r["reason"].as_str().unwrap())
         .collect();
     assert_eq!(reasons, ["Scheduled", "BackOff"]);
+    let (status, points) = get(
+        &state,
+        "/api/v1/clusters/prod/objects/shop/Pod/web-1/timeline?view=points",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let points: Vec<(&str, i64)> = points
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["reason"].as_str().unwrap(),
+                p["occurrences"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(points, [("Scheduled", 1), ("BackOff", 3)]);
+    let (status, _) = get(
+        &state,
+        "/api/v1/clusters/prod/objects/shop/Pod/web-1/timeline?view=gantt",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     let (_, histogram) = get(&state, "/api/v1/events/histogram?from=now-1h").await;
     let total: i64 = histogram["buckets"]
         .as_array()

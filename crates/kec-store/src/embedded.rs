@@ -128,6 +128,57 @@ impl SearchRequest {
     }
 }
 
+/// One observation of an object, as a lifecycle chart draws it (read from columns only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelinePoint {
+    pub seq: u64,
+    pub time_ms: i64,
+    pub reason: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub category: String,
+    pub occurrences: i64,
+    pub count: i64,
+}
+
+/// The columns a [`TimelinePoint`] is read from, opened once per segment.
+struct PointColumns {
+    reason: OptionalText,
+    event_type: OptionalText,
+    category: OptionalText,
+    occurrences: tantivy::columnar::Column<i64>,
+    count: tantivy::columnar::Column<i64>,
+}
+
+/// A string column that may be absent from a segment (no document had a value).
+struct OptionalText(Option<tantivy::columnar::StrColumn>);
+
+impl OptionalText {
+    fn text(&self, doc: tantivy::DocId) -> String {
+        let mut text = String::new();
+        if let Some(column) = &self.0
+            && let Some(ordinal) = column.term_ords(doc).next()
+        {
+            // An ordinal read from this column always resolves; an error leaves it empty.
+            let _found = column.ord_to_str(ordinal, &mut text);
+        }
+        text
+    }
+}
+
+impl PointColumns {
+    fn open(segment: &tantivy::SegmentReader) -> Result<PointColumns> {
+        let fast_fields = segment.fast_fields();
+        Ok(PointColumns {
+            reason: OptionalText(fast_fields.str(Field::Reason.as_str())?),
+            event_type: OptionalText(fast_fields.str(Field::Type.as_str())?),
+            category: OptionalText(fast_fields.str(Field::Category.as_str())?),
+            occurrences: fast_fields.i64("occurrences")?,
+            count: fast_fields.i64("count")?,
+        })
+    }
+}
+
 /// What the store knows of a cluster that sent events.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterInfo {
@@ -692,6 +743,17 @@ impl EmbeddedStore {
         Ok(page)
     }
 
+    fn object_filter(cluster: &str, namespace: &str, kind: &str, name: &str) -> Filter {
+        let mut filter = Filter::default()
+            .with(Field::Cluster, cluster)
+            .with(Field::Kind, kind)
+            .with(Field::Name, name);
+        if !namespace.is_empty() && namespace != "-" {
+            filter = filter.with(Field::Namespace, namespace);
+        }
+        filter
+    }
+
     /// Every record of one involved object, oldest first (up to `limit`).
     pub fn timeline(
         &self,
@@ -701,13 +763,7 @@ impl EmbeddedStore {
         name: &str,
         limit: usize,
     ) -> Result<Vec<EventRecord>> {
-        let mut filter = Filter::default()
-            .with(Field::Cluster, cluster)
-            .with(Field::Kind, kind)
-            .with(Field::Name, name);
-        if !namespace.is_empty() && namespace != "-" {
-            filter = filter.with(Field::Namespace, namespace);
-        }
+        let filter = Self::object_filter(cluster, namespace, kind, name);
         let request = SearchRequest {
             filter,
             limit,
@@ -716,6 +772,58 @@ impl EmbeddedStore {
             with_totals: false,
         };
         Ok(self.search(&request)?.records)
+    }
+
+    /// The observations of one object as points read from columns only, oldest first (up to
+    /// `limit`): what a lifecycle chart draws, without reading any stored document.
+    pub fn timeline_points(
+        &self,
+        cluster: &str,
+        namespace: &str,
+        kind: &str,
+        name: &str,
+        limit: usize,
+    ) -> Result<Vec<TimelinePoint>> {
+        let filter = Self::object_filter(cluster, namespace, kind, name);
+        let limit = limit.clamp(1, 100_000);
+        let mut points = Vec::new();
+        for partition in self.partitions_for(&filter)? {
+            if points.len() >= limit {
+                break;
+            }
+            let searcher = partition.reader.searcher();
+            let query = self.build_query(&partition, &filter);
+            let collector = TopDocs::with_limit(limit - points.len()).order_by((
+                (
+                    SortByStaticFastValue::<i64>::for_field("time_ms"),
+                    Order::Asc,
+                ),
+                (SortByStaticFastValue::<u64>::for_field("seq"), Order::Asc),
+            ));
+            let hits = searcher.search(&query, &collector)?;
+            let mut columns: HashMap<u32, PointColumns> = HashMap::new();
+            for ((time_ms, seq), address) in hits {
+                let columns = match columns.entry(address.segment_ord) {
+                    std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(entry) => entry.insert(
+                        PointColumns::open(searcher.segment_reader(address.segment_ord))?,
+                    ),
+                };
+                points.push(TimelinePoint {
+                    seq: seq.unwrap_or_default(),
+                    time_ms: time_ms.unwrap_or_default(),
+                    reason: columns.reason.text(address.doc_id),
+                    event_type: columns.event_type.text(address.doc_id),
+                    category: columns.category.text(address.doc_id),
+                    occurrences: columns
+                        .occurrences
+                        .first(address.doc_id)
+                        .unwrap_or_default(),
+                    count: columns.count.first(address.doc_id).unwrap_or_default(),
+                });
+            }
+        }
+        Ok(points)
     }
 
     /// Counts and occurrence sums, grouped and bucketed as asked.

@@ -14,8 +14,13 @@
 //!
 //! Entries are forgotten after `ledger_ttl` without observations (Events live about an hour in
 //! the API server, so a day is ample); a forgotten Event seen again counts from scratch.
+//!
+//! Identities are 64-bit XXH3 hashes, not strings: an entry takes about 50 bytes in memory and
+//! on disk whatever the names' lengths. Two live Event objects would have to collide for the
+//! ledger to err; with a million live objects that chance is about 3 in 100 million.
 
 use std::collections::HashMap;
+use std::hash::Hasher;
 
 use kec_model::EventRecord;
 use serde::{Deserialize, Serialize};
@@ -23,21 +28,35 @@ use serde::{Deserialize, Serialize};
 /// How many earlier uids of the same Event name are remembered to drop late deliveries.
 const PREVIOUS_UIDS_KEPT: usize = 4;
 
-/// Identity of an Event object across incarnations.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct LedgerKey {
-    pub cluster: String,
-    pub namespace: String,
-    pub name: String,
+/// Identity of an Event object across incarnations: a hash of (cluster, namespace, name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LedgerKey(pub u64);
+
+impl LedgerKey {
+    pub fn of(record: &EventRecord) -> LedgerKey {
+        let mut hasher = twox_hash::XxHash3_64::with_seed(0);
+        for part in [&record.cluster, &record.namespace, &record.name] {
+            hasher.write(part.as_bytes());
+            // A separator that cannot occur in names keeps ("a", "bc") apart from ("ab", "c").
+            hasher.write(&[0xff]);
+        }
+        LedgerKey(hasher.finish())
+    }
+}
+
+/// The hash of an Event uid.
+pub fn uid_hash(uid: &str) -> u64 {
+    twox_hash::XxHash3_64::oneshot(uid.as_bytes())
 }
 
 /// What the ledger knows of one Event object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerEntry {
-    pub uid: String,
+    /// Hash of the uid of the latest incarnation.
+    pub uid: u64,
     pub max_count: i64,
-    /// uids this name had before `uid` (most recent last).
-    pub previous_uids: Vec<String>,
+    /// Hashes of the uids this name had before `uid` (most recent last).
+    pub previous_uids: Vec<u64>,
     /// Event time of the latest observation, for forgetting old entries.
     pub last_time_ms: i64,
 }
@@ -97,16 +116,17 @@ impl Ledger {
 
     /// Occurrences `record` adds (0 for nothing new), updating the ledger.
     pub fn observe(&mut self, record: &EventRecord) -> i64 {
-        let key = key_of(record);
+        let key = LedgerKey::of(record);
+        let uid = uid_hash(&record.uid);
         let count = record.count.max(1);
         if let Some(undo) = &mut self.undo {
-            undo.push((key.clone(), self.entries.get(&key).cloned()));
+            undo.push((key, self.entries.get(&key).cloned()));
         }
         let Some(entry) = self.entries.get_mut(&key) else {
             self.entries.insert(
-                key.clone(),
+                key,
                 LedgerEntry {
-                    uid: record.uid.clone(),
+                    uid,
                     max_count: count,
                     previous_uids: Vec::new(),
                     last_time_ms: record.time_ms,
@@ -115,11 +135,11 @@ impl Ledger {
             self.dirty.push(key);
             return count;
         };
-        let delta = if entry.uid == record.uid {
+        let delta = if entry.uid == uid {
             let delta = (count - entry.max_count).max(0);
             entry.max_count = entry.max_count.max(count);
             delta
-        } else if entry.previous_uids.contains(&record.uid) {
+        } else if entry.previous_uids.contains(&uid) {
             // A late delivery of an earlier incarnation: already superseded.
             0
         } else {
@@ -128,7 +148,7 @@ impl Ledger {
             } else {
                 count
             };
-            let old_uid = std::mem::replace(&mut entry.uid, record.uid.clone());
+            let old_uid = std::mem::replace(&mut entry.uid, uid);
             entry.previous_uids.push(old_uid);
             if entry.previous_uids.len() > PREVIOUS_UIDS_KEPT {
                 entry.previous_uids.remove(0);
@@ -145,14 +165,15 @@ impl Ledger {
 
     /// Re-applies an observation already accepted earlier (WAL replay). Idempotent.
     pub fn replay(&mut self, record: &EventRecord) {
-        let key = key_of(record);
+        let key = LedgerKey::of(record);
+        let uid = uid_hash(&record.uid);
         let count = record.count.max(1);
         match self.entries.get_mut(&key) {
-            Some(entry) if entry.uid == record.uid => {
+            Some(entry) if entry.uid == uid => {
                 entry.max_count = entry.max_count.max(count);
                 entry.last_time_ms = entry.last_time_ms.max(record.time_ms);
             }
-            Some(entry) if entry.previous_uids.contains(&record.uid) => {}
+            Some(entry) if entry.previous_uids.contains(&uid) => {}
             _ => {
                 self.observe(record);
                 return;
@@ -164,9 +185,7 @@ impl Ledger {
     /// Entries changed since the last call, for persisting.
     pub fn take_dirty(&mut self) -> Vec<(LedgerKey, LedgerEntry)> {
         let mut keys = std::mem::take(&mut self.dirty);
-        keys.sort_unstable_by(|a, b| {
-            (&a.cluster, &a.namespace, &a.name).cmp(&(&b.cluster, &b.namespace, &b.name))
-        });
+        keys.sort_unstable();
         keys.dedup();
         keys.into_iter()
             .filter_map(|key| self.entries.get(&key).cloned().map(|entry| (key, entry)))
@@ -179,20 +198,12 @@ impl Ledger {
             .entries
             .iter()
             .filter(|(_, entry)| entry.last_time_ms < cutoff_ms)
-            .map(|(key, _)| key.clone())
+            .map(|(key, _)| *key)
             .collect();
         for key in &old {
             self.entries.remove(key);
         }
         old
-    }
-}
-
-fn key_of(record: &EventRecord) -> LedgerKey {
-    LedgerKey {
-        cluster: record.cluster.clone(),
-        namespace: record.namespace.clone(),
-        name: record.name.clone(),
     }
 }
 

@@ -21,6 +21,7 @@ pub mod wal;
 pub use aggregate::{AggregateRequest, AggregateRow};
 pub use embedded::{
     ClusterInfo, EmbeddedStore, IngestOutcome, SearchPage, SearchRequest, StoreConfig, StoreStats,
+    TimelinePoint,
 };
 pub use filter::{Field, Filter, TermFilter};
 

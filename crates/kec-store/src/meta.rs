@@ -41,15 +41,12 @@ impl Meta {
                 warning_occurrences INTEGER NOT NULL
              );
              CREATE TABLE IF NOT EXISTS ledger (
-                cluster TEXT NOT NULL,
-                namespace TEXT NOT NULL,
-                name TEXT NOT NULL,
-                uid TEXT NOT NULL,
+                key INTEGER PRIMARY KEY,
+                uid INTEGER NOT NULL,
                 max_count INTEGER NOT NULL,
-                previous_uids TEXT NOT NULL,
-                last_time_ms INTEGER NOT NULL,
-                PRIMARY KEY (cluster, namespace, name)
-             ) WITHOUT ROWID;
+                previous_uids BLOB NOT NULL,
+                last_time_ms INTEGER NOT NULL
+             );
              CREATE TABLE IF NOT EXISTS store_state (
                 key TEXT PRIMARY KEY,
                 value INTEGER NOT NULL
@@ -72,22 +69,27 @@ impl Meta {
     }
 
     pub fn load_ledger(&self) -> Result<Vec<(LedgerKey, LedgerEntry)>> {
-        let mut statement = self.connection.prepare(
-            "SELECT cluster, namespace, name, uid, max_count, previous_uids, last_time_ms FROM ledger",
-        )?;
+        let mut statement = self
+            .connection
+            .prepare("SELECT key, uid, max_count, previous_uids, last_time_ms FROM ledger")?;
         let rows = statement.query_map([], |row| {
-            let previous: String = row.get(5)?;
+            let key: i64 = row.get(0)?;
+            let uid: i64 = row.get(1)?;
+            let previous: Vec<u8> = row.get(3)?;
             Ok((
-                LedgerKey {
-                    cluster: row.get(0)?,
-                    namespace: row.get(1)?,
-                    name: row.get(2)?,
-                },
+                LedgerKey(key as u64),
                 LedgerEntry {
-                    uid: row.get(3)?,
-                    max_count: row.get(4)?,
-                    previous_uids: serde_json::from_str(&previous).unwrap_or_default(),
-                    last_time_ms: row.get(6)?,
+                    uid: uid as u64,
+                    max_count: row.get(2)?,
+                    previous_uids: previous
+                        .chunks_exact(8)
+                        .map(|bytes| {
+                            let mut word = [0u8; 8];
+                            word.copy_from_slice(bytes);
+                            u64::from_le_bytes(word)
+                        })
+                        .collect(),
+                    last_time_ms: row.get(4)?,
                 },
             ))
         })?;
@@ -125,30 +127,28 @@ impl Meta {
     ) -> Result<()> {
         let transaction = self.connection.transaction()?;
         {
+            // SQLite integers are signed: hashes are stored with the same 64 bits.
             let mut upsert = transaction.prepare_cached(
-                "INSERT INTO ledger (cluster, namespace, name, uid, max_count, previous_uids, last_time_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (cluster, namespace, name) DO UPDATE SET
-                   uid = excluded.uid, max_count = excluded.max_count,
-                   previous_uids = excluded.previous_uids, last_time_ms = excluded.last_time_ms",
+                "INSERT OR REPLACE INTO ledger (key, uid, max_count, previous_uids, last_time_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             for (key, entry) in ledger_dirty {
-                let previous = serde_json::to_string(&entry.previous_uids).unwrap_or_default();
+                let previous: Vec<u8> = entry
+                    .previous_uids
+                    .iter()
+                    .flat_map(|uid| uid.to_le_bytes())
+                    .collect();
                 upsert.execute(params![
-                    key.cluster,
-                    key.namespace,
-                    key.name,
-                    entry.uid,
+                    key.0 as i64,
+                    entry.uid as i64,
                     entry.max_count,
                     previous,
                     entry.last_time_ms
                 ])?;
             }
-            let mut delete = transaction.prepare_cached(
-                "DELETE FROM ledger WHERE cluster = ?1 AND namespace = ?2 AND name = ?3",
-            )?;
+            let mut delete = transaction.prepare_cached("DELETE FROM ledger WHERE key = ?1")?;
             for key in ledger_forgotten {
-                delete.execute(params![key.cluster, key.namespace, key.name])?;
+                delete.execute(params![key.0 as i64])?;
             }
             let mut cluster_upsert = transaction.prepare_cached(
                 "INSERT INTO clusters (name, first_ingest_ms, last_ingest_ms, last_event_ms, records,
@@ -189,15 +189,11 @@ mod tests {
     fn checkpoint_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("meta.sqlite");
-        let key = LedgerKey {
-            cluster: "c".into(),
-            namespace: "n".into(),
-            name: "e".into(),
-        };
+        let key = LedgerKey(u64::MAX - 3);
         let entry = LedgerEntry {
-            uid: "u2".into(),
+            uid: 1 << 63,
             max_count: 9,
-            previous_uids: vec!["u1".into()],
+            previous_uids: vec![7, u64::MAX],
             last_time_ms: 5,
         };
         let counters = ClusterCounters {
@@ -210,7 +206,7 @@ mod tests {
             assert_eq!(meta.next_seq().unwrap(), 1);
             meta.checkpoint(
                 42,
-                &[(key.clone(), entry.clone())],
+                &[(key, entry.clone())],
                 &[],
                 &[("c".into(), counters.clone())],
             )
@@ -218,7 +214,7 @@ mod tests {
         }
         let mut meta = Meta::open(&path).unwrap();
         assert_eq!(meta.next_seq().unwrap(), 42);
-        assert_eq!(meta.load_ledger().unwrap(), vec![(key.clone(), entry)]);
+        assert_eq!(meta.load_ledger().unwrap(), vec![(key, entry)]);
         assert_eq!(
             meta.load_clusters().unwrap(),
             vec![("c".to_string(), counters)]

@@ -1,12 +1,11 @@
 //! Static files of the UI, embedded in the binary and served under `/assets/`.
 //!
 //! Pages link each file with its content hash (`/assets/app.js?v=3f1c..`), so a file can be
-//! cached for a year and a new binary is still picked up at once. Text files are gzipped once,
-//! on first request, for clients that accept it (ECharts shrinks from 1.1 MB to about 370 kB).
+//! cached for a year and a new binary is still picked up at once. Compression is not done here:
+//! the UI router's `CompressionLayer` gzips text for clients that accept it (see `ui::routes`).
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::sync::{LazyLock, Mutex};
+use std::sync::LazyLock;
 
 use axum::body::Bytes;
 use axum::extract::Path;
@@ -20,66 +19,35 @@ struct Asset {
     bytes: &'static [u8],
 }
 
+const CSS: &str = "text/css; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
+const SVG: &str = "image/svg+xml";
 const TEXT: &str = "text/plain; charset=utf-8";
 
+/// `path => content type` pairs to [`Asset`]s, embedding each file from `assets/{path}`.
+macro_rules! assets {
+    ($($path:literal => $content_type:expr),* $(,)?) => {
+        &[$(Asset {
+            path: $path,
+            content_type: $content_type,
+            bytes: include_bytes!(concat!("../../assets/", $path)),
+        }),*]
+    };
+}
+
 /// Every file under `/assets/`. The vendored libraries come with their licences, served too.
-const ASSETS: &[Asset] = &[
-    Asset {
-        path: "app.css",
-        content_type: "text/css; charset=utf-8",
-        bytes: include_bytes!("../../assets/app.css"),
-    },
-    Asset {
-        path: "app.js",
-        content_type: JS,
-        bytes: include_bytes!("../../assets/app.js"),
-    },
-    Asset {
-        path: "favicon.svg",
-        content_type: "image/svg+xml",
-        bytes: include_bytes!("../../assets/favicon.svg"),
-    },
-    Asset {
-        path: "vendor/README.md",
-        content_type: TEXT,
-        bytes: include_bytes!("../../assets/vendor/README.md"),
-    },
-    Asset {
-        path: "vendor/htmx/htmx.min.js",
-        content_type: JS,
-        bytes: include_bytes!("../../assets/vendor/htmx/htmx.min.js"),
-    },
-    Asset {
-        path: "vendor/htmx/LICENSE",
-        content_type: TEXT,
-        bytes: include_bytes!("../../assets/vendor/htmx/LICENSE"),
-    },
-    Asset {
-        path: "vendor/echarts/echarts.min.js",
-        content_type: JS,
-        bytes: include_bytes!("../../assets/vendor/echarts/echarts.min.js"),
-    },
-    Asset {
-        path: "vendor/echarts/LICENSE",
-        content_type: TEXT,
-        bytes: include_bytes!("../../assets/vendor/echarts/LICENSE"),
-    },
-    Asset {
-        path: "vendor/echarts/NOTICE",
-        content_type: TEXT,
-        bytes: include_bytes!("../../assets/vendor/echarts/NOTICE"),
-    },
-    Asset {
-        path: "vendor/echarts/LICENSE-d3",
-        content_type: TEXT,
-        bytes: include_bytes!("../../assets/vendor/echarts/LICENSE-d3"),
-    },
-    Asset {
-        path: "vendor/echarts/LICENSE-zrender",
-        content_type: TEXT,
-        bytes: include_bytes!("../../assets/vendor/echarts/LICENSE-zrender"),
-    },
+const ASSETS: &[Asset] = assets![
+    "app.css" => CSS,
+    "app.js" => JS,
+    "favicon.svg" => SVG,
+    "vendor/README.md" => TEXT,
+    "vendor/htmx/htmx.min.js" => JS,
+    "vendor/htmx/LICENSE" => TEXT,
+    "vendor/echarts/echarts.min.js" => JS,
+    "vendor/echarts/LICENSE" => TEXT,
+    "vendor/echarts/NOTICE" => TEXT,
+    "vendor/echarts/LICENSE-d3" => TEXT,
+    "vendor/echarts/LICENSE-zrender" => TEXT,
 ];
 
 /// Content hashes, computed once: they version the URLs and serve as ETags.
@@ -89,10 +57,6 @@ static HASHES: LazyLock<HashMap<&'static str, String>> = LazyLock::new(|| {
         .map(|asset| (asset.path, content_hash(asset.bytes)))
         .collect()
 });
-
-/// Gzipped bodies, made on first request of each file.
-static GZIPPED: LazyLock<Mutex<HashMap<&'static str, Bytes>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
 
 fn find(path: &str) -> Option<&'static Asset> {
     ASSETS.iter().find(|asset| asset.path == path)
@@ -137,47 +101,6 @@ impl AssetUrls {
     }
 }
 
-fn compressible(asset: &Asset) -> bool {
-    asset.content_type.starts_with("text/") || asset.content_type == "image/svg+xml"
-}
-
-fn gzipped(asset: &'static Asset) -> Option<Bytes> {
-    let mut cache = GZIPPED.lock().ok()?;
-    if let Some(body) = cache.get(asset.path) {
-        return Some(body.clone());
-    }
-    let body = Bytes::from(gzip(asset.bytes, flate2::Compression::default())?);
-    cache.insert(asset.path, body.clone());
-    Some(body)
-}
-
-/// `bytes`, gzip-compressed (`None` only if the in-memory encoder fails).
-pub(crate) fn gzip(bytes: &[u8], level: flate2::Compression) -> Option<Vec<u8>> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 4), level);
-    encoder.write_all(bytes).ok()?;
-    encoder.finish().ok()
-}
-
-/// True when the request's `Accept-Encoding` takes gzip.
-pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';');
-            let name = parts.next().unwrap_or_default().trim();
-            let refused = parts.any(|parameter| {
-                parameter
-                    .trim()
-                    .strip_prefix("q=")
-                    .is_some_and(|q| q.trim().parse::<f32>() == Ok(0.0))
-            });
-            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-        })
-}
-
 /// `GET /assets/{*path}`
 pub(crate) async fn serve(Path(path): Path<String>, headers: HeaderMap) -> Response {
     let Some(asset) = find(&path) else {
@@ -203,10 +126,9 @@ pub(crate) async fn serve(Path(path): Path<String>, headers: HeaderMap) -> Respo
     if let Ok(value) = HeaderValue::from_str(&etag) {
         response_headers.insert(header::ETAG, value);
     }
-    let compressible = compressible(asset);
-    if compressible {
-        response_headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    }
+    // Every asset is text or SVG, which the compression layer gzips and marks with this
+    // `Vary`; a 304 has no body to compress, but must carry the same `Vary`.
+    response_headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     let not_modified = headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
@@ -215,13 +137,6 @@ pub(crate) async fn serve(Path(path): Path<String>, headers: HeaderMap) -> Respo
         .any(|tag| tag.trim().trim_start_matches("W/") == etag);
     if not_modified {
         return (StatusCode::NOT_MODIFIED, response_headers).into_response();
-    }
-    if compressible
-        && accepts_gzip(&headers)
-        && let Some(body) = gzipped(asset)
-    {
-        response_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        return (response_headers, body).into_response();
     }
     (response_headers, Bytes::from_static(asset.bytes)).into_response()
 }
@@ -236,22 +151,6 @@ mod tests {
         assert!(app.starts_with("/assets/app.js?v="), "{app}");
         assert_eq!(app.len(), "/assets/app.js?v=".len() + 12);
         assert_eq!(url("missing.js"), "/assets/missing.js");
-    }
-
-    #[test]
-    fn gzip_is_negotiated() {
-        let mut headers = HeaderMap::new();
-        assert!(!accepts_gzip(&headers));
-        headers.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("br, gzip;q=0.8"),
-        );
-        assert!(accepts_gzip(&headers));
-        headers.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("gzip;q=0, br"),
-        );
-        assert!(!accepts_gzip(&headers));
     }
 
     #[test]

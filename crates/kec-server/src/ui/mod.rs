@@ -7,6 +7,9 @@
 //! - `format`: how numbers, times and durations read.
 //! - `assets`: the embedded static files (`assets/`), with content types and long caching.
 //!
+//! Responses are gzipped for clients that accept it by tower-http's `CompressionLayer` on the
+//! UI's router (pages repeat their markup, ECharts is 1.1 MB): the API's answers go without.
+//!
 //! Pages:
 //! - `GET /events`: search box, filters, time range, histogram, table, auto-refresh.
 //! - `GET /events/results`: the results part of the same page for the same query string, which
@@ -31,6 +34,7 @@ use kec_store::{
     AggregateRequest, AggregateRow, ClusterInfo, EmbeddedStore, Field, Filter, SearchPage,
     SearchRequest,
 };
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 
 use crate::AppState;
 use crate::api;
@@ -44,13 +48,17 @@ use view::{
 /// Rows per page when the URL does not say (`limit`): each row carries its raw Event.
 const PAGE_SIZE: usize = 50;
 
-/// The UI's routes: `/`, `/events`, `/events/results`, `/assets/{*path}`.
+/// The UI's routes: `/`, `/events`, `/events/results`, `/assets/{*path}`, gzipped when the
+/// client accepts it.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/events") }))
         .route("/events", get(events_page))
         .route("/events/results", get(events_results))
         .route("/assets/{*path}", get(assets::serve))
+        // A page of rows with their raw Events is ~300 kB, polled every 10 s: the fastest
+        // level already shrinks it about tenfold, for little CPU.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
 }
 
 #[derive(Template)]
@@ -77,7 +85,7 @@ struct RowsPartial {
 }
 
 /// `GET /events`
-async fn events_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+async fn events_page(State(state): State<AppState>, uri: Uri) -> Response {
     let started = Instant::now();
     let query = UiQuery::from_uri(&uri);
     let loaded = load(&state, &query, now_ms(), true).await;
@@ -88,7 +96,7 @@ async fn events_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri
         form: FormView::new(&query, &loaded.clusters),
         results: loaded.results,
     };
-    render(loaded.status, &page, &headers, None)
+    render(loaded.status, &page, None)
 }
 
 /// The element that submits the query form (htmx names it `tag#id` in `HX-Source`).
@@ -105,7 +113,7 @@ async fn events_results(State(state): State<AppState>, headers: HeaderMap, uri: 
         let rows = RowsPartial {
             results: loaded.results,
         };
-        return render(loaded.status, &rows, &headers, None);
+        return render(loaded.status, &rows, None);
     }
     // A new query from the form is a new view: the address bar shows its page, and Back
     // returns to the previous one. Polls and other refreshes leave history alone.
@@ -116,36 +124,15 @@ async fn events_results(State(state): State<AppState>, headers: HeaderMap, uri: 
     let partial = ResultsPartial {
         results: loaded.results,
     };
-    render(loaded.status, &partial, &headers, push_url)
+    render(loaded.status, &partial, push_url)
 }
 
-/// Pages are mostly repeated markup (a page of rows with their raw Events is ~300 kB, polled
-/// every 10 s): gzip shrinks them about tenfold for little CPU at a fast level.
-fn render(
-    status: StatusCode,
-    template: &impl Template,
-    request_headers: &HeaderMap,
-    push_url: Option<String>,
-) -> Response {
+/// A page or partial as HTML, never cached without asking; `push_url` for htmx's history.
+fn render(status: StatusCode, template: &impl Template, push_url: Option<String>) -> Response {
     match template.render() {
         Ok(html) => {
-            let compressed = assets::accepts_gzip(request_headers)
-                .then(|| assets::gzip(html.as_bytes(), flate2::Compression::fast()))
-                .flatten();
-            let mut response = match compressed {
-                Some(body) => (
-                    status,
-                    [
-                        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                        (header::CONTENT_ENCODING, "gzip"),
-                    ],
-                    body,
-                )
-                    .into_response(),
-                None => (status, Html(html)).into_response(),
-            };
+            let mut response = (status, Html(html)).into_response();
             let headers = response.headers_mut();
-            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             if let Some(value) = push_url.and_then(|url| HeaderValue::from_str(&url).ok()) {
                 headers.insert("hx-push-url", value);
@@ -460,6 +447,20 @@ mod tests {
         uri: &str,
         headers: &[(&str, &str)],
     ) -> (StatusCode, HeaderMap, String) {
+        let (status, headers, bytes) = get_bytes(state, uri, headers).await;
+        (
+            status,
+            headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
+    }
+
+    /// The response to a GET through the UI's router, its body as sent (maybe gzipped).
+    async fn get_bytes(
+        state: &AppState,
+        uri: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap, axum::body::Bytes) {
         let mut request = Request::builder().uri(uri);
         for (name, value) in headers {
             request = request.header(*name, *value);
@@ -474,11 +475,7 @@ mod tests {
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .expect("body");
-        (
-            status,
-            headers,
-            String::from_utf8_lossy(&bytes).into_owned(),
-        )
+        (status, headers, bytes)
     }
 
     #[tokio::test]
@@ -581,33 +578,39 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn pages_are_gzipped_when_accepted() {
+    async fn pages_and_assets_are_gzipped_when_accepted() {
         use std::io::Read;
 
         let (_dir, state) = sample_store();
-        let request = Request::builder()
-            .uri("/events")
-            .header(header::ACCEPT_ENCODING, "gzip, deflate, br")
-            .body(Body::empty())
-            .expect("request");
-        let response = routes()
-            .with_state(state)
-            .oneshot(request)
-            .await
-            .expect("infallible");
-        assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
-        assert_eq!(
-            response.headers()[header::CONTENT_TYPE],
-            "text/html; charset=utf-8"
-        );
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .expect("body");
-        let mut html = String::new();
-        flate2::read::GzDecoder::new(&bytes[..])
-            .read_to_string(&mut html)
-            .expect("valid gzip");
-        assert!(html.contains("BackOff"));
+        for uri in [assets::url("app.js"), "/events".to_string()] {
+            let (status, plain_headers, plain) = get_bytes(&state, &uri, &[]).await;
+            assert_eq!(status, StatusCode::OK, "{uri}");
+            assert!(
+                plain_headers.get(header::CONTENT_ENCODING).is_none(),
+                "{uri}: not asked for gzip"
+            );
+
+            let (status, headers, gzipped) =
+                get_bytes(&state, &uri, &[("accept-encoding", "gzip, deflate, br")]).await;
+            assert_eq!(status, StatusCode::OK, "{uri}");
+            assert_eq!(headers[header::CONTENT_ENCODING], "gzip", "{uri}");
+            assert_eq!(
+                headers[header::CONTENT_TYPE],
+                plain_headers[header::CONTENT_TYPE],
+                "{uri}"
+            );
+            assert_eq!(headers[header::VARY], "accept-encoding", "{uri}");
+            assert!(gzipped.len() < plain.len(), "{uri}: compressed");
+            let mut body = Vec::new();
+            flate2::read::GzDecoder::new(&gzipped[..])
+                .read_to_end(&mut body)
+                .expect("valid gzip");
+            if uri.starts_with("/assets/") {
+                assert_eq!(body, plain, "{uri}: the same file");
+            } else {
+                assert!(String::from_utf8_lossy(&body).contains("BackOff"));
+            }
+        }
     }
 
     #[tokio::test]
@@ -716,10 +719,8 @@ mod tests {
             );
             assert!(!body.is_empty());
         }
-        let (status, headers, _) =
-            get(&state, "/assets/app.js", &[("accept-encoding", "gzip")]).await;
+        let (status, headers, _) = get(&state, "/assets/app.js", &[]).await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
         let etag = headers[header::ETAG]
             .to_str()
             .unwrap_or_default()
