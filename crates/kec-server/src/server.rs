@@ -169,7 +169,7 @@ async fn retention_loop(state: AppState, stop: CancellationToken) {
 /// Why the server could not start, or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("cannot listen on {address}: {source}")]
+    #[error("cannot listen on {address}")]
     Bind {
         address: SocketAddr,
         #[source]

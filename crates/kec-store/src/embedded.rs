@@ -224,6 +224,8 @@ struct WriteState {
 
 /// The embedded store. All methods block; call them from a blocking-capable thread.
 pub struct EmbeddedStore {
+    /// Held for the store's life: a second process on the same directory would corrupt it.
+    _lock: std::fs::File,
     config: StoreConfig,
     schema: EventSchema,
     write: Mutex<WriteState>,
@@ -248,6 +250,19 @@ impl EmbeddedStore {
     pub fn open(config: StoreConfig) -> Result<EmbeddedStore> {
         let events_dir = config.data_dir.join("events");
         std::fs::create_dir_all(&events_dir).map_err(|error| Error::io(&events_dir, error))?;
+        let lock_path = config.data_dir.join("LOCK");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|error| Error::io(&lock_path, error))?;
+        if let Err(error) = lock.try_lock() {
+            return Err(Error::InUse {
+                path: config.data_dir.clone(),
+                reason: error.to_string(),
+            });
+        }
         let meta = Meta::open(&config.data_dir.join("meta.sqlite"))?;
         let mut ledger = Ledger::new();
         ledger.load(meta.load_ledger()?);
@@ -274,6 +289,7 @@ impl EmbeddedStore {
 
         let (wal, replay) = Wal::open(&config.data_dir.join("wal.log"))?;
         let store = EmbeddedStore {
+            _lock: lock,
             schema,
             write: Mutex::new(WriteState {
                 wal,

@@ -47,6 +47,14 @@ pub enum Error {
     /// The request itself is invalid (bad cursor, bad filter value).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// Another process (or store) has the data directory open.
+    #[error(
+        "the data directory {path} is in use by another kec process ({reason}): stop it or choose another --data-dir"
+    )]
+    InUse {
+        path: std::path::PathBuf,
+        reason: String,
+    },
     /// A lock was poisoned by a panic in another thread.
     #[error("store lock poisoned")]
     Poisoned,

@@ -173,6 +173,18 @@ fn acknowledged_batches_survive_a_crash_before_commit() {
 }
 
 #[test]
+fn a_data_directory_is_opened_by_one_store_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let error = EmbeddedStore::open(StoreConfig::new(dir.path()))
+        .err()
+        .expect("second open fails");
+    assert!(error.to_string().contains("in use"), "{error}");
+    drop(store);
+    open(dir.path());
+}
+
+#[test]
 fn search_filters_text_and_time() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
