@@ -4,9 +4,11 @@
 //! - [`convert`]: building records from core/v1 and events.k8s.io/v1 Events and watch frames.
 //! - [`category`]: the reason/message classifier ([`Category`]).
 //! - [`time`]: millisecond timestamps and their day partitions.
+//! - [`names`]: Kubernetes name rules (DNS-1123 labels).
 
 pub mod category;
 pub mod convert;
+pub mod names;
 pub mod record;
 pub mod time;
 

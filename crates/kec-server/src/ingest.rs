@@ -40,18 +40,7 @@ pub struct IngestResponse {
     pub rejected: Vec<RejectedLine>,
 }
 
-/// True for a valid DNS-1123 label: what Kubernetes accepts as a name, and what kec accepts as
-/// a cluster name.
-pub fn is_dns1123_label(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 63
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-        && bytes[0] != b'-'
-        && bytes[bytes.len() - 1] != b'-'
-}
+pub use kec_model::names::is_dns1123_label;
 
 async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<u8>, ApiError> {
     let too_large = move || {
@@ -189,16 +178,6 @@ async fn ingest(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dns1123_labels() {
-        for good in ["prod", "a", "eu-west-1", "c0", &"a".repeat(63)] {
-            assert!(is_dns1123_label(good), "{good}");
-        }
-        for bad in ["", "-a", "a-", "Prod", "a_b", "a.b", "ü", &"a".repeat(64)] {
-            assert!(!is_dns1123_label(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn body_lines_are_judged_one_by_one() {

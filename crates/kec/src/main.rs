@@ -2,10 +2,12 @@
 //!
 //! - `kec server`: the center (ingest API, store, search API, web UI, metrics).
 //! - `kec demo`: the center plus a simulated cluster feeding it through the real ingest API.
+//! - `kec eventer`: watches a cluster's Events and delivers them to the center and other sinks.
 //! - `kec bench store`: the storage benchmark (ingest rate, bytes per event, query latencies).
 
 mod bench;
 mod demo;
+mod eventer;
 
 /// mimalloc: the store's write path allocates and frees many small strings per event; glibc's
 /// allocator spent about a third of the benchmark's CPU there (docs/BENCHMARKS.md).
@@ -38,6 +40,9 @@ enum Command {
     Server(ServerArgs),
     /// Run the center with a simulated cluster playing realistic incidents, for a first look.
     Demo(demo::DemoArgs),
+    /// Watch a cluster's Events and deliver every occurrence to the kec center and other sinks
+    /// (kube-eventer-compatible flags).
+    Eventer(eventer::EventerArgs),
     /// Benchmarks (results go to stdout; see docs/BENCHMARKS.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -79,6 +84,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Server(args) => run_server(args).await,
             Command::Demo(args) => demo::run(args).await,
+            Command::Eventer(args) => eventer::run(args).await,
             Command::Bench(command) => bench::run(command).await,
         }
     });

@@ -1,0 +1,151 @@
+//! [`EventerConfig`]: the whole eventer configuration, `validate()` (every problem at once),
+//! then `build()` (the running [`Eventer`]).
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::pipeline::Eventer;
+use crate::sinks::SinkConfig;
+use crate::source::KubernetesSourceConfig;
+use crate::{Error, Result};
+
+/// Everything `kec eventer` runs with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventerConfig {
+    /// Where Events come from.
+    #[serde(default)]
+    pub source: KubernetesSourceConfig,
+    /// Where Events go (at least one).
+    pub sinks: Vec<SinkConfig>,
+    /// Directory of the state file and the spools (created if missing).
+    #[serde(default = "default_state_dir")]
+    pub state_dir: PathBuf,
+    /// Capacity of the channel from the source and of each sink's channel (records). When
+    /// full, the source waits (backpressure, counted in `backpressure_waits`).
+    #[serde(default = "default_channel_capacity")]
+    pub channel_capacity: usize,
+    /// On shutdown, how long sinks may keep delivering what is queued, in milliseconds
+    /// (what is left stays in the spool for the next start).
+    #[serde(default = "default_flush_timeout_ms")]
+    pub flush_timeout_ms: u64,
+}
+
+fn default_state_dir() -> PathBuf {
+    PathBuf::from(".")
+}
+fn default_channel_capacity() -> usize {
+    1_024
+}
+fn default_flush_timeout_ms() -> u64 {
+    10_000
+}
+
+impl EventerConfig {
+    /// A config with defaults around the given source and sinks.
+    pub fn new(source: KubernetesSourceConfig, sinks: Vec<SinkConfig>) -> EventerConfig {
+        EventerConfig {
+            source,
+            sinks,
+            state_dir: default_state_dir(),
+            channel_capacity: default_channel_capacity(),
+            flush_timeout_ms: default_flush_timeout_ms(),
+        }
+    }
+
+    /// Every problem of the configuration, in order.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = self.source.problems();
+        if self.sinks.is_empty() {
+            problems.push("at least one sink is needed".to_string());
+        }
+        let mut spool_names = BTreeSet::new();
+        for (index, sink) in self.sinks.iter().enumerate() {
+            problems.extend(sink.problems(&format!("sinks[{index}]")));
+            if let SinkConfig::Center(center) = sink
+                && !spool_names.insert(center.spool_name())
+            {
+                problems.push(format!(
+                    "sinks[{index}]: a second center sink for cluster {:?} (one spool per cluster)",
+                    center.cluster
+                ));
+            }
+        }
+        if self.channel_capacity == 0 {
+            problems.push("channel_capacity must be at least 1".to_string());
+        }
+        problems
+    }
+
+    /// Checks the whole configuration; the error lists every problem.
+    pub fn validate(&self) -> Result<()> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidConfig(problems))
+        }
+    }
+
+    /// Validates, connects to the API server as configured and starts the eventer.
+    pub async fn build(self) -> Result<Eventer> {
+        self.validate()?;
+        let client = self.source.client().await?;
+        Eventer::start(self, client).await
+    }
+
+    /// Like [`Self::build`], with a client made elsewhere (tests, embedding).
+    pub async fn build_with_client(self, client: kube::Client) -> Result<Eventer> {
+        self.validate()?;
+        Eventer::start(self, client).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sinks::center::CenterSinkConfig;
+    use crate::source::KubeConnection;
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let source = KubernetesSourceConfig {
+            connection: KubeConnection::Url {
+                server_url: "not a url".into(),
+            },
+            namespaces: vec!["Prod".into()],
+            watch_timeout_secs: 0,
+            ..KubernetesSourceConfig::default()
+        };
+        let sinks = vec![
+            SinkConfig::Center(CenterSinkConfig::new("http://center", "a")),
+            SinkConfig::Center(CenterSinkConfig::new("http://other", "a")),
+        ];
+        let mut config = EventerConfig::new(source, sinks);
+        config.channel_capacity = 0;
+        let problems = config.problems();
+        assert_eq!(problems.len(), 5, "{problems:?}");
+        assert!(
+            matches!(config.validate(), Err(Error::InvalidConfig(listed)) if listed == problems)
+        );
+        let empty = EventerConfig::new(KubernetesSourceConfig::default(), Vec::new());
+        assert_eq!(
+            empty.problems(),
+            vec!["at least one sink is needed".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_json_config_reads_with_defaults() {
+        let config: EventerConfig = serde_json::from_str(
+            r#"{"source": {"namespaces": ["prod"], "connection": {"type": "url", "server_url": "http://127.0.0.1:6443"}},
+                "sinks": [{"type": "stdout"}]}"#,
+        )
+        .unwrap();
+        assert!(config.validate().is_ok());
+        assert_eq!(config.source.watch_timeout_secs, 290);
+        assert_eq!(config.channel_capacity, 1_024);
+    }
+}

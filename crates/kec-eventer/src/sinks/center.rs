@@ -1,0 +1,518 @@
+//! The `center` sink: NDJSON batches of the original Event objects, POSTed to
+//! `{endpoint}/api/v1/clusters/{cluster}/events`, through a disk spool.
+//!
+//! Two tasks per sink:
+//! - the **batcher** takes records from the sink's bounded channel, cuts a batch (by count,
+//!   bytes or age), appends it to the [`Spool`] (fsync) and wakes the sender. When the spool
+//!   holds more than `spool_max_bytes` it waits (backpressure reaches the source; counted).
+//! - the **sender** delivers spooled batches strictly in order: `2xx` removes the file;
+//!   network errors, `408`, `429` and `5xx` retry the same batch with backoff and jitter
+//!   (honouring `Retry-After`); any other `4xx` is final for that batch, which moves to
+//!   `rejected/` with the reason (logged, counted, never silently dropped).
+//!
+//! On start the sender first resends what an earlier run left in the spool. The center
+//! deduplicates, so a batch delivered twice (acknowledged, then killed before the file was
+//! removed) adds nothing.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use kec_model::EventRecord;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use crate::pipeline::EventerStats;
+use crate::retry::{Backoff, BackoffConfig, parse_retry_after};
+use crate::spool::{Spool, SpoolEntry};
+use crate::{Error, Result};
+
+/// Delivers to a kec center (`kec server`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CenterSinkConfig {
+    /// Base URL of the center, e.g. `http://kec.example:8080` (plain HTTP in this version).
+    pub endpoint: String,
+    /// Cluster name the events are stored under (a DNS-1123 label).
+    pub cluster: String,
+    /// Most Events in one batch.
+    #[serde(default = "default_batch_max_events")]
+    pub batch_max_events: usize,
+    /// Most bytes (uncompressed) in one batch.
+    #[serde(default = "default_batch_max_bytes")]
+    pub batch_max_bytes: usize,
+    /// Longest a batch waits for more Events before it is spooled, in milliseconds.
+    #[serde(default = "default_batch_max_wait_ms")]
+    pub batch_max_wait_ms: u64,
+    /// Compress request bodies with gzip.
+    #[serde(default)]
+    pub gzip: bool,
+    /// Timeout of one ingest request, in milliseconds.
+    #[serde(default = "default_request_timeout_ms")]
+    pub request_timeout_ms: u64,
+    /// Above this many spooled bytes the batcher waits (backpressure) instead of spooling more.
+    #[serde(default = "default_spool_max_bytes")]
+    pub spool_max_bytes: u64,
+    /// Backoff between delivery attempts of one batch.
+    #[serde(default)]
+    pub backoff: BackoffConfig,
+}
+
+fn default_batch_max_events() -> usize {
+    1_000
+}
+fn default_batch_max_bytes() -> usize {
+    1024 * 1024
+}
+fn default_batch_max_wait_ms() -> u64 {
+    200
+}
+fn default_request_timeout_ms() -> u64 {
+    10_000
+}
+fn default_spool_max_bytes() -> u64 {
+    256 * 1024 * 1024
+}
+
+impl CenterSinkConfig {
+    /// A config with every default but the two required fields.
+    pub fn new(endpoint: &str, cluster: &str) -> CenterSinkConfig {
+        CenterSinkConfig {
+            endpoint: endpoint.to_string(),
+            cluster: cluster.to_string(),
+            batch_max_events: default_batch_max_events(),
+            batch_max_bytes: default_batch_max_bytes(),
+            batch_max_wait_ms: default_batch_max_wait_ms(),
+            gzip: false,
+            request_timeout_ms: default_request_timeout_ms(),
+            spool_max_bytes: default_spool_max_bytes(),
+            backoff: BackoffConfig::default(),
+        }
+    }
+
+    /// Every problem with these settings; `field` prefixes each.
+    pub fn problems(&self, field: &str) -> Vec<String> {
+        let mut problems = Vec::new();
+        match reqwest::Url::parse(&self.endpoint) {
+            Ok(url) if url.scheme() == "http" && url.host().is_some() => {
+                if url.query().is_some() || url.fragment().is_some() {
+                    problems.push(format!(
+                        "{field}.endpoint must not have a query or fragment"
+                    ));
+                }
+            }
+            Ok(url) if url.scheme() == "https" => problems.push(format!(
+                "{field}.endpoint: https is not supported by this version of the eventer yet"
+            )),
+            _ => problems.push(format!(
+                "{field}.endpoint: {:?} is not an http URL",
+                self.endpoint
+            )),
+        }
+        if !crate::is_dns1123_label(&self.cluster) {
+            problems.push(format!(
+                "{field}.cluster: {:?} is not a DNS-1123 label (lowercase letters, digits, '-', at most 63)",
+                self.cluster
+            ));
+        }
+        if self.batch_max_events == 0 {
+            problems.push(format!("{field}.batch_max_events must be at least 1"));
+        }
+        if self.batch_max_bytes < 1024 {
+            problems.push(format!("{field}.batch_max_bytes must be at least 1024"));
+        }
+        if self.request_timeout_ms == 0 {
+            problems.push(format!("{field}.request_timeout_ms must be at least 1"));
+        }
+        problems.extend(self.backoff.problems(&format!("{field}.backoff")));
+        problems
+    }
+
+    /// Directory name of this sink's spool inside the state directory.
+    pub fn spool_name(&self) -> String {
+        format!("spool-center-{}", self.cluster)
+    }
+
+    /// The ingest URL.
+    pub fn ingest_url(&self) -> String {
+        format!(
+            "{}/api/v1/clusters/{}/events",
+            self.endpoint.trim_end_matches('/'),
+            self.cluster
+        )
+    }
+
+    /// Starts the batcher and the sender.
+    pub(crate) fn start(
+        &self,
+        spool: Arc<Spool>,
+        events_rx: mpsc::Receiver<Arc<EventRecord>>,
+        stats: Arc<EventerStats>,
+        cancel: CancellationToken,
+    ) -> Result<CenterSinkTasks> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_millis(self.request_timeout_ms))
+            .build()
+            .map_err(Error::HttpClient)?;
+        let wake = Arc::new(Notify::new());
+        let batcher_done = Arc::new(AtomicBool::new(false));
+        let batcher = Batcher {
+            config: self.clone(),
+            spool: spool.clone(),
+            stats: stats.clone(),
+            wake: wake.clone(),
+            done: batcher_done.clone(),
+            cancel: cancel.clone(),
+        };
+        let sender = Sender {
+            config: self.clone(),
+            url: self.ingest_url(),
+            client,
+            spool,
+            stats,
+            wake,
+            batcher_done,
+            cancel,
+        };
+        Ok(CenterSinkTasks {
+            batcher: tokio::spawn(batcher.run(events_rx)),
+            sender: tokio::spawn(sender.run()),
+        })
+    }
+}
+
+/// The two tasks of a running center sink.
+pub(crate) struct CenterSinkTasks {
+    pub batcher: tokio::task::JoinHandle<()>,
+    pub sender: tokio::task::JoinHandle<()>,
+}
+
+struct Batcher {
+    config: CenterSinkConfig,
+    spool: Arc<Spool>,
+    stats: Arc<EventerStats>,
+    wake: Arc<Notify>,
+    done: Arc<AtomicBool>,
+    cancel: CancellationToken,
+}
+
+impl Batcher {
+    /// Runs until the channel closes (after spooling the last partial batch).
+    async fn run(self, mut events_rx: mpsc::Receiver<Arc<EventRecord>>) {
+        let max_wait = Duration::from_millis(self.config.batch_max_wait_ms);
+        let mut body = Vec::new();
+        let mut closed = false;
+        while !closed {
+            let Some(first) = events_rx.recv().await else {
+                break;
+            };
+            body.clear();
+            append_line(&mut body, &first);
+            let mut events = 1;
+            let deadline = tokio::time::Instant::now() + max_wait;
+            while events < self.config.batch_max_events && body.len() < self.config.batch_max_bytes
+            {
+                match tokio::time::timeout_at(deadline, events_rx.recv()).await {
+                    Ok(Some(record)) => {
+                        append_line(&mut body, &record);
+                        events += 1;
+                    }
+                    Ok(None) => {
+                        closed = true;
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.wait_for_spool_room().await;
+            self.append(&body).await;
+        }
+        self.done.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+
+    /// Backpressure: while the spool is over its limit, wait (unless shutting down, when the
+    /// last batches are spooled anyway rather than lost).
+    async fn wait_for_spool_room(&self) {
+        let mut counted = false;
+        while self.spool.pending_bytes() > self.config.spool_max_bytes
+            && !self.cancel.is_cancelled()
+        {
+            if !counted {
+                self.stats.spool_full_waits.fetch_add(1, Ordering::Relaxed);
+                counted = true;
+            }
+            tokio::select! {
+                () = self.cancel.cancelled() => {}
+                () = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+        }
+    }
+
+    async fn append(&self, body: &[u8]) {
+        let mut backoff = Backoff::new(self.config.backoff);
+        loop {
+            match self.spool.append(body) {
+                Ok(entry) => {
+                    tracing::debug!(seq = entry.seq, bytes = entry.bytes, "batch spooled");
+                    self.stats.batches_spooled.fetch_add(1, Ordering::Relaxed);
+                    self.wake.notify_one();
+                    return;
+                }
+                Err(error) => {
+                    // Not acknowledged to anyone: after a restart the relist brings it back.
+                    tracing::error!(%error, "cannot spool a batch; retrying");
+                    if self.cancel.is_cancelled() {
+                        return;
+                    }
+                    tokio::time::sleep(backoff.next_delay()).await;
+                }
+            }
+        }
+    }
+}
+
+fn append_line(body: &mut Vec<u8>, record: &EventRecord) {
+    body.extend_from_slice(record.raw.get().as_bytes());
+    body.push(b'\n');
+}
+
+/// What one delivery attempt came to.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Delivered {
+        rejected_lines: u64,
+    },
+    Retry {
+        after: Option<Duration>,
+        reason: String,
+    },
+    Permanent(String),
+}
+
+/// Classifies an HTTP answer: 2xx delivered; 408, 429, 5xx retry; other 4xx final.
+fn classify(status: reqwest::StatusCode) -> Option<bool> {
+    if status.is_success() {
+        None
+    } else {
+        Some(
+            status == reqwest::StatusCode::REQUEST_TIMEOUT
+                || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+                || status.is_server_error(),
+        )
+    }
+}
+
+struct Sender {
+    config: CenterSinkConfig,
+    url: String,
+    client: reqwest::Client,
+    spool: Arc<Spool>,
+    stats: Arc<EventerStats>,
+    wake: Arc<Notify>,
+    batcher_done: Arc<AtomicBool>,
+    cancel: CancellationToken,
+}
+
+impl Sender {
+    /// Runs until the batcher is done and the spool is empty, or until cancelled.
+    async fn run(self) {
+        let mut backoff = Backoff::new(self.config.backoff);
+        loop {
+            let pending = match self.spool.pending() {
+                Ok(pending) => pending,
+                Err(error) => {
+                    tracing::error!(%error, "cannot read the spool; retrying");
+                    if !self.pause(backoff.next_delay()).await {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            if pending.is_empty() {
+                if self.batcher_done.load(Ordering::SeqCst) {
+                    return;
+                }
+                tokio::select! {
+                    () = self.cancel.cancelled() => return,
+                    () = self.wake.notified() => {}
+                }
+                continue;
+            }
+            for entry in pending {
+                if !self.deliver(&entry).await {
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn pause(&self, delay: Duration) -> bool {
+        tokio::select! {
+            () = self.cancel.cancelled() => false,
+            () = tokio::time::sleep(delay) => true,
+        }
+    }
+
+    /// Delivers one batch until it is acknowledged or refused for good; false when cancelled.
+    async fn deliver(&self, entry: &SpoolEntry) -> bool {
+        let body = match self.spool.read(entry) {
+            Ok(body) => body,
+            Err(error) => {
+                tracing::error!(%error, seq = entry.seq, "cannot read a spooled batch");
+                return self.pause(Duration::from_secs(1)).await;
+            }
+        };
+        let lines = body.iter().filter(|byte| **byte == b'\n').count() as u64;
+        let mut backoff = Backoff::new(self.config.backoff);
+        loop {
+            if self.cancel.is_cancelled() {
+                return false;
+            }
+            match self.post(&body).await {
+                Outcome::Delivered { rejected_lines } => {
+                    if rejected_lines > 0 {
+                        self.stats
+                            .lines_rejected_by_center
+                            .fetch_add(rejected_lines, Ordering::Relaxed);
+                        tracing::warn!(
+                            seq = entry.seq,
+                            rejected_lines,
+                            "the center refused some lines of a batch"
+                        );
+                    }
+                    if let Err(error) = self.spool.remove(entry) {
+                        tracing::error!(%error, seq = entry.seq, "cannot remove a delivered batch");
+                    }
+                    self.stats.batches_delivered.fetch_add(1, Ordering::Relaxed);
+                    self.stats
+                        .events_delivered
+                        .fetch_add(lines, Ordering::Relaxed);
+                    return true;
+                }
+                Outcome::Permanent(reason) => {
+                    tracing::error!(seq = entry.seq, %reason, dir = %self.spool.rejected_dir().display(),
+                        "the center refused a batch for good; moved to rejected");
+                    self.stats.batches_rejected.fetch_add(1, Ordering::Relaxed);
+                    if let Err(error) = self.spool.reject(entry, &reason) {
+                        tracing::error!(%error, seq = entry.seq, "cannot move a refused batch");
+                        return self.pause(Duration::from_secs(1)).await;
+                    }
+                    return true;
+                }
+                Outcome::Retry { after, reason } => {
+                    self.stats.delivery_retries.fetch_add(1, Ordering::Relaxed);
+                    let delay = after.unwrap_or_else(|| backoff.next_delay());
+                    tracing::warn!(seq = entry.seq, %reason, ?delay, "batch not delivered; retrying");
+                    if !self.pause(delay).await {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn post(&self, body: &[u8]) -> Outcome {
+        let mut request = self
+            .client
+            .post(&self.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/x-ndjson");
+        if self.config.gzip {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            match encoder.write_all(body).and_then(|()| encoder.finish()) {
+                Ok(compressed) => {
+                    request = request
+                        .header(reqwest::header::CONTENT_ENCODING, "gzip")
+                        .body(compressed);
+                }
+                Err(error) => {
+                    return Outcome::Retry {
+                        after: None,
+                        reason: format!("gzip failed: {error}"),
+                    };
+                }
+            }
+        } else {
+            request = request.body(body.to_vec());
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => {
+                return Outcome::Retry {
+                    after: None,
+                    reason: format!("request failed: {error}"),
+                };
+            }
+        };
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(parse_retry_after);
+        match classify(status) {
+            None => {
+                // The 2xx means durable; a body that fails to arrive changes nothing.
+                let rejected_lines = response
+                    .json::<serde_json::Value>()
+                    .await
+                    .ok()
+                    .and_then(|answer| answer.get("rejected")?.as_array().map(Vec::len))
+                    .unwrap_or(0) as u64;
+                Outcome::Delivered { rejected_lines }
+            }
+            Some(true) => Outcome::Retry {
+                after: retry_after,
+                reason: format!("center answered {status}"),
+            },
+            Some(false) => {
+                let text = response.text().await.unwrap_or_default();
+                let text: String = text.chars().take(500).collect();
+                Outcome::Permanent(format!("center answered {status}: {text}"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_classified_as_delivered_retryable_or_final() {
+        use reqwest::StatusCode;
+        assert_eq!(classify(StatusCode::OK), None);
+        for retryable in [408, 429, 500, 502, 503, 504] {
+            assert_eq!(
+                classify(StatusCode::from_u16(retryable).unwrap()),
+                Some(true)
+            );
+        }
+        for refused in [400, 401, 403, 404, 413, 422] {
+            assert_eq!(
+                classify(StatusCode::from_u16(refused).unwrap()),
+                Some(false)
+            );
+        }
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let mut config = CenterSinkConfig::new("ftp://x", "Bad_Name");
+        config.batch_max_events = 0;
+        let problems = config.problems("sinks[0]");
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(
+            CenterSinkConfig::new("http://center:8080/", "prod")
+                .problems("s")
+                .is_empty()
+        );
+        assert_eq!(
+            CenterSinkConfig::new("http://center:8080/", "prod").ingest_url(),
+            "http://center:8080/api/v1/clusters/prod/events"
+        );
+    }
+}

@@ -1,0 +1,293 @@
+//! `kec eventer`: kube-eventer-compatible flags mapped onto [`kec_eventer::EventerConfig`].
+//!
+//! Every flag is checked before anything starts, and every problem is reported at once.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use kec_eventer::{
+    CenterSinkConfig, EventerConfig, KubeConnection, KubernetesSourceConfig, SinkConfig,
+    StdoutSinkConfig,
+};
+
+/// Watch this cluster's Events and deliver every occurrence to the kec center and other sinks.
+///
+/// Flags follow kube-eventer's where they exist. Example:
+///   kec eventer --source=kubernetes: --sink='kec:http://kec-center:8080?cluster=prod'
+#[derive(Debug, clap::Args)]
+pub struct EventerArgs {
+    /// Where Events come from (kube-eventer syntax). `kubernetes:` uses --kubeconfig /
+    /// --context, else KUBECONFIG or ~/.kube/config, else the in-cluster service account.
+    /// `kubernetes:<url>` uses the in-cluster service account against <url>;
+    /// `kubernetes:<url>?inClusterConfig=false` uses the kubeconfig's credentials against <url>
+    /// if a kubeconfig is given or found, else no credentials (e.g. `kubectl proxy`).
+    #[arg(long, default_value = "kubernetes:")]
+    source: String,
+    /// Where Events go; repeat for several sinks. `kec:<center-url>?cluster=<name>[&gzip=true]`
+    /// pushes to a kec center (plain http, with a disk spool under --state-dir); `stdout`
+    /// writes one JSON line per Event.
+    #[arg(long = "sink", value_name = "SINK")]
+    sinks: Vec<String>,
+    /// Accepted for kube-eventer compatibility and ignored: Events are delivered as they come.
+    #[arg(long, value_name = "DURATION")]
+    frequency: Option<String>,
+    /// Kubeconfig file (default: KUBECONFIG, then ~/.kube/config).
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: the current context).
+    #[arg(long)]
+    context: Option<String>,
+    /// Namespaces to watch, comma-separated (default: all namespaces).
+    #[arg(long, value_delimiter = ',')]
+    namespaces: Vec<String>,
+    /// Directory of the state file (kec-eventer-state.json) and the center spools.
+    #[arg(long, default_value = ".")]
+    state_dir: PathBuf,
+}
+
+/// Query parameters of a kube-eventer URL (`?a=b&c=d`).
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    reqwest::Url::parse(&format!("http://query.invalid/?{query}"))
+        .map(|url| {
+            url.query_pairs()
+                .map(|(key, value)| (key.into_owned(), value.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn parse_bool(flag: &str, key: &str, value: &str, problems: &mut Vec<String>) -> bool {
+    match value {
+        "true" | "1" => true,
+        "false" | "0" => false,
+        _ => {
+            problems.push(format!("{flag}: {key}={value:?} is not true or false"));
+            false
+        }
+    }
+}
+
+fn parse_source(args: &EventerArgs, problems: &mut Vec<String>) -> KubeConnection {
+    let Some(rest) = args.source.strip_prefix("kubernetes:") else {
+        problems.push(format!(
+            "--source={:?}: only the kubernetes source exists (kubernetes:[<url>][?inClusterConfig=true|false])",
+            args.source
+        ));
+        return KubeConnection::Infer;
+    };
+    let (url, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let mut in_cluster = true;
+    for (key, value) in query_pairs(query) {
+        match key.as_str() {
+            "inClusterConfig" => in_cluster = parse_bool("--source", &key, &value, problems),
+            // kube-eventer parameters about TLS and auth files: not supported in this version.
+            _ => problems.push(format!("--source: unsupported parameter {key:?}")),
+        }
+    }
+    let kubeconfig_given = args.kubeconfig.is_some() || args.context.is_some();
+    if url.is_empty() {
+        if kubeconfig_given {
+            return KubeConnection::Kubeconfig {
+                path: args.kubeconfig.clone(),
+                context: args.context.clone(),
+                server_url: None,
+            };
+        }
+        return KubeConnection::Infer;
+    }
+    if in_cluster {
+        if kubeconfig_given {
+            problems
+                .push("--kubeconfig/--context need inClusterConfig=false in --source".to_string());
+        }
+        return KubeConnection::InCluster {
+            server_url: Some(url.to_string()),
+        };
+    }
+    let default_kubeconfig_exists = std::env::var_os("KUBECONFIG").is_some()
+        || std::env::var_os("HOME")
+            .is_some_and(|home| PathBuf::from(home).join(".kube/config").is_file());
+    if kubeconfig_given || default_kubeconfig_exists {
+        KubeConnection::Kubeconfig {
+            path: args.kubeconfig.clone(),
+            context: args.context.clone(),
+            server_url: Some(url.to_string()),
+        }
+    } else {
+        KubeConnection::Url {
+            server_url: url.to_string(),
+        }
+    }
+}
+
+fn parse_sink(sink: &str, problems: &mut Vec<String>) -> Option<SinkConfig> {
+    let (kind, rest) = sink.split_once(':').unwrap_or((sink, ""));
+    match kind {
+        "stdout" => {
+            if !rest.is_empty() {
+                problems.push(format!("--sink={sink:?}: stdout takes no parameters"));
+            }
+            Some(SinkConfig::Stdout(StdoutSinkConfig::default()))
+        }
+        "kec" => {
+            let (endpoint, query) = rest.split_once('?').unwrap_or((rest, ""));
+            let mut config = CenterSinkConfig::new(endpoint, "");
+            let mut has_cluster = false;
+            for (key, value) in query_pairs(query) {
+                match key.as_str() {
+                    "cluster" => {
+                        config.cluster = value;
+                        has_cluster = true;
+                    }
+                    "gzip" => config.gzip = parse_bool("--sink", &key, &value, problems),
+                    _ => problems.push(format!("--sink={sink:?}: unsupported parameter {key:?}")),
+                }
+            }
+            if !has_cluster {
+                problems.push(format!(
+                    "--sink={sink:?}: the kec sink needs ?cluster=<name>"
+                ));
+                return None;
+            }
+            Some(SinkConfig::Center(config))
+        }
+        _ => {
+            problems.push(format!(
+                "--sink={sink:?}: unknown sink kind {kind:?} (this version has kec and stdout)"
+            ));
+            None
+        }
+    }
+}
+
+/// Go-style durations as kube-eventer takes them: `30s`, `1m`, `500ms`, `1h`.
+fn is_duration(text: &str) -> bool {
+    let digits_end = text
+        .find(|character: char| !character.is_ascii_digit())
+        .unwrap_or(text.len());
+    digits_end > 0 && matches!(&text[digits_end..], "ms" | "s" | "m" | "h")
+}
+
+/// The eventer configuration the flags describe, or every problem with them.
+pub fn config_from_args(args: &EventerArgs) -> Result<EventerConfig, Vec<String>> {
+    let mut problems = Vec::new();
+    let connection = parse_source(args, &mut problems);
+    if let Some(frequency) = &args.frequency
+        && !is_duration(frequency)
+    {
+        problems.push(format!(
+            "--frequency={frequency:?} is not a duration like 30s or 1m"
+        ));
+    }
+    let sinks: Vec<SinkConfig> = args
+        .sinks
+        .iter()
+        .filter_map(|sink| parse_sink(sink, &mut problems))
+        .collect();
+    if args.sinks.is_empty() {
+        problems.push("at least one --sink is needed".to_string());
+    }
+    let source = KubernetesSourceConfig {
+        connection,
+        namespaces: args.namespaces.clone(),
+        ..KubernetesSourceConfig::default()
+    };
+    let mut config = EventerConfig::new(source, sinks);
+    config.state_dir = args.state_dir.clone();
+    // "at least one --sink" (above) already says it in the flags' words.
+    problems.extend(
+        config
+            .problems()
+            .into_iter()
+            .filter(|problem| problem != "at least one sink is needed"),
+    );
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(problems)
+    }
+}
+
+pub async fn run(args: EventerArgs) -> anyhow::Result<()> {
+    let config = match config_from_args(&args) {
+        Ok(config) => config,
+        Err(problems) => bail!("invalid eventer flags:\n  - {}", problems.join("\n  - ")),
+    };
+    if args.frequency.is_some() {
+        tracing::info!("--frequency is accepted for compatibility and ignored");
+    }
+    let shutdown = crate::shutdown_on_signals();
+    let sinks: Vec<String> = config.sinks.iter().map(SinkConfig::describe).collect();
+    let eventer = config.build().await?;
+    tracing::info!(?sinks, state_dir = %args.state_dir.display(), "kec eventer running");
+    shutdown.cancelled().await;
+    eventer.shutdown().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct TestCli {
+        #[command(flatten)]
+        args: EventerArgs,
+    }
+
+    fn args(flags: &[&str]) -> EventerArgs {
+        TestCli::parse_from(std::iter::once("kec-eventer").chain(flags.iter().copied())).args
+    }
+
+    #[test]
+    fn kube_eventer_flags_map_onto_the_config() {
+        let config = config_from_args(&args(&[
+            "--source=kubernetes:http://127.0.0.1:6443?inClusterConfig=false",
+            "--sink=kec:http://center:8080?cluster=prod&gzip=true",
+            "--sink=stdout",
+            "--frequency=30s",
+            "--namespaces=prod,kube-system",
+            "--state-dir=/var/lib/kec",
+        ]))
+        .unwrap();
+        assert_eq!(config.source.namespaces, vec!["prod", "kube-system"]);
+        assert_eq!(config.sinks.len(), 2);
+        let SinkConfig::Center(center) = &config.sinks[0] else {
+            panic!("expected the center sink first");
+        };
+        assert_eq!(
+            center.ingest_url(),
+            "http://center:8080/api/v1/clusters/prod/events"
+        );
+        assert!(center.gzip);
+        assert_eq!(config.state_dir, PathBuf::from("/var/lib/kec"));
+        let in_cluster = config_from_args(&args(&[
+            "--source=kubernetes:https://kubernetes.default",
+            "--sink=stdout",
+        ]))
+        .unwrap();
+        assert_eq!(
+            in_cluster.source.connection,
+            KubeConnection::InCluster {
+                server_url: Some("https://kubernetes.default".into())
+            }
+        );
+    }
+
+    #[test]
+    fn every_bad_flag_is_reported_at_once() {
+        let problems = config_from_args(&args(&[
+            "--source=kafka:broker",
+            "--sink=dingtalk:https://oapi.dingtalk.com?label=x",
+            "--sink=kec:http://center:8080",
+            "--sink=kec:ftp://center?cluster=Prod",
+            "--frequency=often",
+            "--namespaces=Bad_NS",
+        ]))
+        .unwrap_err();
+        assert_eq!(problems.len(), 7, "{problems:#?}");
+        let none = config_from_args(&args(&[])).unwrap_err();
+        assert_eq!(none, vec!["at least one --sink is needed".to_string()]);
+    }
+}
