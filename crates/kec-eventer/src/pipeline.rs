@@ -74,6 +74,8 @@ pub struct Eventer {
     sender_tasks: Vec<JoinHandle<()>>,
     spools: Vec<Arc<Spool>>,
     flush_timeout: Duration,
+    /// Cancelled when a sink stops on its own: the eventer can no longer deliver everything.
+    failed: CancellationToken,
 }
 
 impl std::fmt::Debug for Eventer {
@@ -99,6 +101,7 @@ impl Eventer {
         let state_path = config.state_dir.join(STATE_FILE_NAME);
         let mut state = EventerState::load(&state_path)?;
 
+        let stats_for_fan_out = stats.clone();
         let mut sink_txs = Vec::new();
         let mut draining_tasks = Vec::new();
         let mut sender_tasks = Vec::new();
@@ -134,7 +137,18 @@ impl Eventer {
         state.save(&state_path)?;
 
         let (events_tx, events_rx) = mpsc::channel(config.channel_capacity);
-        let fanout_task = tokio::spawn(fan_out(events_rx, sink_txs, stats.clone()));
+        let failed = CancellationToken::new();
+        let fanout_task = tokio::spawn({
+            let failed = failed.clone();
+            async move {
+                if fan_out(events_rx, sink_txs, stats_for_fan_out)
+                    .await
+                    .is_err()
+                {
+                    failed.cancel();
+                }
+            }
+        });
 
         let scopes: Vec<Option<String>> = if config.source.namespaces.is_empty() {
             vec![None]
@@ -171,7 +185,15 @@ impl Eventer {
             sender_tasks,
             spools,
             flush_timeout: Duration::from_millis(config.flush_timeout_ms),
+            failed,
         })
+    }
+
+    /// Resolves when a sink has stopped on its own (for example stdout closed): its events can
+    /// no longer be delivered, so the process should stop with an error and be restarted; the
+    /// relist on start brings back what it missed while the API server still holds it.
+    pub async fn failed(&self) {
+        self.failed.cancelled().await;
     }
 
     pub fn stats(&self) -> Arc<EventerStats> {
@@ -227,12 +249,18 @@ impl Eventer {
     }
 }
 
+/// A sink stopped taking events.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct SinkStopped;
+
 /// Hands every record to every sink, in order; a full sink channel makes it wait (counted).
+/// A sink that stopped is an error: fan-out ends so the eventer fails loudly instead of going
+/// on without it.
 async fn fan_out(
     mut events_rx: mpsc::Receiver<Arc<EventRecord>>,
     sink_txs: Vec<mpsc::Sender<Arc<EventRecord>>>,
     stats: Arc<EventerStats>,
-) {
+) -> std::result::Result<(), SinkStopped> {
     while let Some(record) = events_rx.recv().await {
         for sink_tx in &sink_txs {
             match sink_tx.try_send(record.clone()) {
@@ -240,13 +268,57 @@ async fn fan_out(
                 Err(mpsc::error::TrySendError::Full(record)) => {
                     stats.backpressure_waits.fetch_add(1, Ordering::Relaxed);
                     if sink_tx.send(record).await.is_err() {
-                        tracing::error!("a sink stopped; its events are no longer delivered");
+                        tracing::error!("a sink stopped; the eventer stops too");
+                        return Err(SinkStopped);
                     }
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => {
-                    tracing::error!("a sink stopped; its events are no longer delivered");
+                    tracing::error!("a sink stopped; the eventer stops too");
+                    return Err(SinkStopped);
                 }
             }
         }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod fan_out_tests {
+    use super::*;
+
+    fn record() -> Arc<EventRecord> {
+        let line = br#"{"metadata":{"name":"e","namespace":"d"},"reason":"Started"}"#;
+        match kec_model::parse_line(line, "c", 0) {
+            Ok(kec_model::ParsedLine::Observation(observation)) => Arc::new(observation.record),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stopped_sink_stops_the_fan_out_with_an_error() {
+        let (events_tx, events_rx) = mpsc::channel(4);
+        let (live_tx, mut live_rx) = mpsc::channel(4);
+        let (dead_tx, dead_rx) = mpsc::channel(4);
+        drop(dead_rx);
+        events_tx.send(record()).await.unwrap();
+        drop(events_tx);
+        let stats = Arc::new(EventerStats::default());
+        let result = fan_out(events_rx, vec![live_tx, dead_tx], stats).await;
+        assert_eq!(result, Err(SinkStopped));
+        assert!(
+            live_rx.recv().await.is_some(),
+            "the live sink got the record first"
+        );
+    }
+
+    #[tokio::test]
+    async fn fan_out_ends_cleanly_when_the_source_ends() {
+        let (events_tx, events_rx) = mpsc::channel(4);
+        let (sink_tx, mut sink_rx) = mpsc::channel(4);
+        events_tx.send(record()).await.unwrap();
+        drop(events_tx);
+        let stats = Arc::new(EventerStats::default());
+        assert_eq!(fan_out(events_rx, vec![sink_tx], stats).await, Ok(()));
+        assert!(sink_rx.recv().await.is_some());
     }
 }

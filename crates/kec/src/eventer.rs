@@ -220,8 +220,17 @@ pub async fn run(args: EventerArgs) -> anyhow::Result<()> {
     let sinks: Vec<String> = config.sinks.iter().map(SinkConfig::describe).collect();
     let eventer = config.build().await?;
     tracing::info!(?sinks, state_dir = %args.state_dir.display(), "kec eventer running");
-    shutdown.cancelled().await;
+    let sink_failed = tokio::select! {
+        () = shutdown.cancelled() => false,
+        () = eventer.failed() => true,
+    };
     eventer.shutdown().await;
+    if sink_failed {
+        bail!(
+            "a sink stopped (see the log above), so not every event could be delivered; \
+             fix the sink and start kec eventer again: it relists and resends what was missed"
+        );
+    }
     Ok(())
 }
 
