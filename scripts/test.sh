@@ -4,6 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Some dependencies build C code (SQLite, zstd, mimalloc, ring): a C compiler must be there.
+if ! command -v cc >/dev/null 2>&1; then
+    echo "== installing a C compiler (build-essential)"
+    apt-get update -qq && apt-get install -y -qq build-essential
+fi
+
 echo "== formatting"
 cargo fmt --all -- --check
 
