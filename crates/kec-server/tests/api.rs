@@ -297,8 +297,14 @@ async fn health_metrics_and_unknown_paths() {
     assert!(text.contains("kec_ingest_lines_total{result=\"rejected\"} 1"));
     assert!(text.contains("kec_ingest_occurrences_total 2"));
     assert!(text.contains("kec_store_records 1"));
+    // Both POSTs were answered 200 (the garbage line is rejected inside a good batch).
     assert!(
-        text.contains("kec_query_duration_seconds") || text.contains("kec_ingest_duration_seconds")
+        text.contains("kec_ingest_requests_total{status=\"200\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("kec_ingest_duration_seconds_count 2"),
+        "{text}"
     );
     let (status, answer) = get(&state, "/api/v2/nothing").await;
     assert_eq!(status, StatusCode::NOT_FOUND);

@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use kec_model::EventRecord;
 use kec_model::time::{DAY_MS, day_of};
 use serde::{Deserialize, Serialize};
+use tantivy::collector::TopDocs;
 use tantivy::collector::sort_key::SortByStaticFastValue;
-use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::store::{Compressor, ZstdCompressor};
@@ -740,7 +740,7 @@ impl EmbeddedStore {
                 (SortByStaticFastValue::<i64>::for_field("time_ms"), order),
                 (SortByStaticFastValue::<u64>::for_field("seq"), order),
             ));
-            let (hits, _count) = searcher.search(&query, &(collector, Count))?;
+            let hits = searcher.search(&query, &collector)?;
             for (_key, address) in hits {
                 let document: TantivyDocument = searcher.doc(address as DocAddress)?;
                 page.records.push(self.schema.record(&document)?);

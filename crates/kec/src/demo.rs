@@ -124,12 +124,11 @@ async fn play(
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?;
-    let url = format!("{base}/api/v1/clusters/{{cluster}}/events");
-    let now = kec_model::time::now_ms();
-    let mut cluster = DemoCluster::new(seed, now - i64::from(history_hours) * 3_600_000);
-    let url = url.replace("{cluster}", cluster.cluster_name());
+    let start_ms = kec_model::time::now_ms() - i64::from(history_hours) * 3_600_000;
+    let mut cluster = DemoCluster::new(seed, start_ms);
+    let url = format!("{base}/api/v1/clusters/{}/events", cluster.cluster_name());
     // The history is played a simulated minute at a time to keep memory low.
-    let mut simulated_ms = now - i64::from(history_hours) * 3_600_000;
+    let mut simulated_ms = start_ms;
     let mut acknowledged = 0u64;
     loop {
         let now = kec_model::time::now_ms();

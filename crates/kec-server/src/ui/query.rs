@@ -30,18 +30,10 @@ pub(crate) const PARAMS: [&str; 14] = [
     "cursor",
 ];
 
-/// Parameters that filter a field: repeated values are alternatives.
-const LIST_PARAMS: [&str; 9] = [
-    "cluster",
-    "type",
-    "namespace",
-    "kind",
-    "name",
-    "reason",
-    "category",
-    "node",
-    "source",
-];
+/// Parameters that filter a field (the store's filter fields): repeated values are alternatives.
+fn is_list_param(key: &str) -> bool {
+    kec_store::Field::parse(key).is_some()
+}
 
 /// The state of an events view: known, non-empty parameters in canonical order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -70,7 +62,7 @@ impl UiQuery {
                 continue;
             }
             match query.params.iter_mut().find(|(known, _)| *known == key) {
-                Some((_, existing)) if LIST_PARAMS.contains(&key) => {
+                Some((_, existing)) if is_list_param(key) => {
                     if !existing.split(',').any(|part| part.trim() == value) {
                         existing.push(',');
                         existing.push_str(value);
@@ -142,7 +134,7 @@ impl UiQuery {
     pub(crate) fn filters(&self) -> impl Iterator<Item = (&'static str, &str)> {
         self.params
             .iter()
-            .filter(|(key, _)| LIST_PARAMS.contains(key) || *key == "q")
+            .filter(|(key, _)| is_list_param(key) || *key == "q")
             .map(|(key, value)| (*key, value.as_str()))
     }
 
@@ -152,7 +144,7 @@ impl UiQuery {
             params: self
                 .params
                 .iter()
-                .filter(|(key, _)| !LIST_PARAMS.contains(key) && *key != "q" && *key != "cursor")
+                .filter(|(key, _)| !is_list_param(key) && *key != "q" && *key != "cursor")
                 .cloned()
                 .collect(),
         }
