@@ -272,13 +272,7 @@ impl ClusterState {
         }
         let revision = self.next_revision();
         metadata.insert("resourceVersion".into(), Value::from(revision.to_string()));
-        drop_empty_strings(&mut metadata);
-        object.insert("metadata".into(), Value::Object(metadata));
-        object.remove("kind");
-        object.remove("apiVersion");
-        if kind == ResourceKind::Event {
-            normalize_core_event(&mut object);
-        }
+        store_form(kind, &mut object, metadata);
         let object = Arc::new(Value::Object(object));
         if kind == ResourceKind::Event {
             self.count_created_event(&namespace, &name, &object);
@@ -341,13 +335,7 @@ impl ClusterState {
                 }
             }
         }
-        drop_empty_strings(&mut metadata);
-        new_object.insert("metadata".into(), Value::Object(metadata));
-        new_object.remove("kind");
-        new_object.remove("apiVersion");
-        if kind == ResourceKind::Event {
-            normalize_core_event(&mut new_object);
-        }
+        store_form(kind, &mut new_object, metadata);
         let candidate = Value::Object(new_object);
         if candidate == *existing.object {
             return Ok(WriteOutcome::Unchanged(existing.object));
@@ -722,6 +710,22 @@ pub fn random_suffix(length: usize) -> String {
 /// `Duration` to a `jiff::SignedDuration`, saturating.
 pub fn signed(duration: Duration) -> jiff::SignedDuration {
     jiff::SignedDuration::try_from(duration).unwrap_or(jiff::SignedDuration::MAX)
+}
+
+/// Puts an object in the form it is stored in: metadata without empty strings, no kind or
+/// apiVersion (LIST items carry none), and Events normalized as the API server serves them.
+fn store_form(
+    kind: ResourceKind,
+    object: &mut serde_json::Map<String, Value>,
+    mut metadata: serde_json::Map<String, Value>,
+) {
+    drop_empty_strings(&mut metadata);
+    object.insert("metadata".into(), Value::Object(metadata));
+    object.remove("kind");
+    object.remove("apiVersion");
+    if kind == ResourceKind::Event {
+        normalize_core_event(object);
+    }
 }
 
 #[cfg(test)]
