@@ -1,12 +1,13 @@
 //! [`EventerConfig`]: the whole eventer configuration, `validate()` (every problem at once),
 //! then `build()` (the running [`Eventer`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use crate::pipeline::Eventer;
+use crate::routing::RouteConfig;
 use crate::sinks::SinkConfig;
 use crate::source::KubernetesSourceConfig;
 use crate::{Error, Result};
@@ -18,8 +19,12 @@ pub struct EventerConfig {
     /// Where Events come from.
     #[serde(default)]
     pub source: KubernetesSourceConfig,
-    /// Where Events go (at least one).
-    pub sinks: Vec<SinkConfig>,
+    /// Where Events go (at least one), by name. Names are what routes refer to.
+    pub sinks: BTreeMap<String, SinkConfig>,
+    /// Which sinks get which Events (see [`crate::routing`]). Without one, every sink gets
+    /// every Event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<RouteConfig>,
     /// Directory of the state file and the spools (created if missing).
     #[serde(default = "default_state_dir")]
     pub state_dir: PathBuf,
@@ -31,6 +36,34 @@ pub struct EventerConfig {
     /// (what is left stays in the spool for the next start).
     #[serde(default = "default_flush_timeout_ms")]
     pub flush_timeout_ms: u64,
+}
+
+/// Names sinks by kind: the first of a kind is `<kind>`, the next `<kind>-2`, ...
+pub fn name_sinks(sinks: Vec<SinkConfig>) -> BTreeMap<String, SinkConfig> {
+    let mut named = BTreeMap::new();
+    for sink in sinks {
+        named.insert(free_name(sink.kind(), &named), sink);
+    }
+    named
+}
+
+/// `kind`, or `kind-2`, `kind-3`, ... whichever is not taken yet.
+pub fn free_name(kind: &str, taken: &BTreeMap<String, SinkConfig>) -> String {
+    let mut name = kind.to_string();
+    let mut index = 1;
+    while taken.contains_key(&name) {
+        index += 1;
+        name = format!("{kind}-{index}");
+    }
+    name
+}
+
+fn is_sink_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || matches!(character, '-' | '_'))
 }
 
 fn default_state_dir() -> PathBuf {
@@ -48,7 +81,8 @@ impl EventerConfig {
     pub fn new(source: KubernetesSourceConfig, sinks: Vec<SinkConfig>) -> EventerConfig {
         EventerConfig {
             source,
-            sinks,
+            sinks: name_sinks(sinks),
+            route: None,
             state_dir: default_state_dir(),
             channel_capacity: default_channel_capacity(),
             flush_timeout_ms: default_flush_timeout_ms(),
@@ -62,16 +96,24 @@ impl EventerConfig {
             problems.push("at least one sink is needed".to_string());
         }
         let mut spool_names = BTreeSet::new();
-        for (index, sink) in self.sinks.iter().enumerate() {
-            problems.extend(sink.problems(&format!("sinks[{index}]")));
+        for (name, sink) in &self.sinks {
+            if !is_sink_name(name) {
+                problems.push(format!(
+                    "sinks: {name:?} is not a sink name (letters, digits, '-' and '_', at most 63)"
+                ));
+            }
+            problems.extend(sink.problems(&format!("sinks.{name}")));
             if let SinkConfig::Center(center) = sink
                 && !spool_names.insert(center.spool_name())
             {
                 problems.push(format!(
-                    "sinks[{index}]: a second center sink for cluster {:?} (one spool per cluster)",
+                    "sinks.{name}: a second center sink for cluster {:?} (one spool per cluster)",
                     center.cluster
                 ));
             }
+        }
+        if let Some(route) = &self.route {
+            problems.extend(route.problems("route", &self.sinks.keys().cloned().collect()));
         }
         if self.channel_capacity == 0 {
             problems.push("channel_capacity must be at least 1".to_string());
@@ -127,6 +169,10 @@ mod tests {
         config.channel_capacity = 0;
         let problems = config.problems();
         assert_eq!(problems.len(), 5, "{problems:?}");
+        assert_eq!(
+            config.sinks.keys().collect::<Vec<_>>(),
+            vec!["center", "center-2"]
+        );
         assert!(
             matches!(config.validate(), Err(Error::InvalidConfig(listed)) if listed == problems)
         );
@@ -141,7 +187,7 @@ mod tests {
     fn a_json_config_reads_with_defaults() {
         let config: EventerConfig = serde_json::from_str(
             r#"{"source": {"namespaces": ["prod"], "connection": {"type": "url", "server_url": "http://127.0.0.1:6443"}},
-                "sinks": [{"type": "stdout"}]}"#,
+                "sinks": {"out": {"type": "stdout"}}}"#,
         )
         .unwrap();
         assert!(config.validate().is_ok());

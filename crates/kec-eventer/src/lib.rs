@@ -16,8 +16,12 @@
 //! - [`pipeline`]: [`Eventer`], the running thing: tasks, fan-out, ordered shutdown, stats.
 
 pub mod config;
+pub mod kube_eventer;
+pub mod metrics;
 pub mod pipeline;
+pub mod ratelimit;
 pub mod retry;
+pub mod routing;
 pub mod sinks;
 pub mod source;
 pub mod spool;

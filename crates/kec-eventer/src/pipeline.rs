@@ -17,7 +17,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Result;
 use crate::config::EventerConfig;
+use crate::metrics::SinkStats;
+use crate::routing::{Context, Route, RouteConfig};
 use crate::sinks::SinkConfig;
+use crate::sinks::http::{self, HttpSink, QueueSender};
 use crate::source::SourceLoop;
 use crate::spool::Spool;
 use crate::state::{EventerState, STATE_FILE_NAME, SpoolIdentity};
@@ -38,6 +41,8 @@ pub struct EventerStats {
     pub forced_relists: AtomicU64,
     /// Re-watches from the last resourceVersion (timeouts, drops).
     pub watch_restarts: AtomicU64,
+    /// Records no route sent anywhere.
+    pub routed_nowhere: AtomicU64,
     /// Times a full sink channel made the fan-out (and so the source) wait.
     pub backpressure_waits: AtomicU64,
     /// Times a full spool made a center batcher wait.
@@ -64,6 +69,7 @@ impl EventerStats {
 /// See the module documentation.
 pub struct Eventer {
     stats: Arc<EventerStats>,
+    sink_stats: Vec<Arc<SinkStats>>,
     source_cancel: CancellationToken,
     sink_cancel: CancellationToken,
     source_tasks: Vec<JoinHandle<()>>,
@@ -101,14 +107,40 @@ impl Eventer {
         let state_path = config.state_dir.join(STATE_FILE_NAME);
         let mut state = EventerState::load(&state_path)?;
 
-        let stats_for_fan_out = stats.clone();
-        let mut sink_txs = Vec::new();
+        let sink_names: Vec<String> = config.sinks.keys().cloned().collect();
+        let route = match &config.route {
+            Some(route) => Route::compile(route, "route", &config.sinks.keys().cloned().collect()),
+            None => Route::compile(
+                &RouteConfig::everything_to(sink_names.iter().cloned()),
+                "route",
+                &config.sinks.keys().cloned().collect(),
+            ),
+        }
+        .map_err(crate::Error::InvalidConfig)?;
+        let mut outputs = Vec::new();
+        let mut sink_stats = Vec::new();
         let mut draining_tasks = Vec::new();
         let mut sender_tasks = Vec::new();
         let mut spools = Vec::new();
-        for sink in &config.sinks {
+        for (name, sink) in &config.sinks {
+            let stats_of_sink = Arc::new(SinkStats::new(name, sink.kind()));
+            sink_stats.push(stats_of_sink.clone());
+            if let Some(http) = sink.http() {
+                let (queue, queue_rx) = http::queue(http.delivery());
+                let running = HttpSink {
+                    format: http.format()?,
+                    delivery: *http.delivery(),
+                    rate_limit: *http.rate_limit(),
+                    stats: stats_of_sink.clone(),
+                    client: http::client(Duration::from_millis(http.delivery().timeout_ms))?,
+                    cancel: sink_cancel.clone(),
+                };
+                sender_tasks.push(tokio::spawn(running.run(queue_rx)));
+                outputs.push(SinkOutput::Queue(queue, stats_of_sink));
+                continue;
+            }
             let (sink_tx, sink_rx) = mpsc::channel(config.channel_capacity);
-            sink_txs.push(sink_tx);
+            outputs.push(SinkOutput::Wait(sink_tx, stats_of_sink.clone()));
             match sink {
                 SinkConfig::Center(center) => {
                     let spool = Arc::new(Spool::open(config.state_dir.join(center.spool_name()))?);
@@ -132,19 +164,23 @@ impl Eventer {
                 SinkConfig::Stdout(stdout) => {
                     draining_tasks.push(tokio::spawn(stdout.clone().run(sink_rx, stats.clone())));
                 }
+                #[allow(unreachable_patterns)]
+                _ => {}
             }
         }
         state.save(&state_path)?;
 
         let (events_tx, events_rx) = mpsc::channel(config.channel_capacity);
         let failed = CancellationToken::new();
+        let fan_out = FanOut {
+            route,
+            outputs,
+            stats: stats.clone(),
+        };
         let fanout_task = tokio::spawn({
             let failed = failed.clone();
             async move {
-                if fan_out(events_rx, sink_txs, stats_for_fan_out)
-                    .await
-                    .is_err()
-                {
+                if fan_out.run(events_rx).await.is_err() {
                     failed.cancel();
                 }
             }
@@ -177,6 +213,7 @@ impl Eventer {
 
         Ok(Eventer {
             stats,
+            sink_stats,
             source_cancel,
             sink_cancel,
             source_tasks,
@@ -198,6 +235,11 @@ impl Eventer {
 
     pub fn stats(&self) -> Arc<EventerStats> {
         self.stats.clone()
+    }
+
+    /// Each sink's counters, in the order of their names.
+    pub fn sink_stats(&self) -> Vec<Arc<SinkStats>> {
+        self.sink_stats.clone()
     }
 
     /// The spool directories of the center sinks.
@@ -253,33 +295,81 @@ impl Eventer {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct SinkStopped;
 
-/// Hands every record to every sink, in order; a full sink channel makes it wait (counted).
-/// A sink that stopped is an error: fan-out ends so the eventer fails loudly instead of going
-/// on without it.
-async fn fan_out(
-    mut events_rx: mpsc::Receiver<Arc<EventRecord>>,
-    sink_txs: Vec<mpsc::Sender<Arc<EventRecord>>>,
+/// Where the fan-out puts a record for one sink.
+enum SinkOutput {
+    /// A durable sink: wait while its channel is full (backpressure reaches the source).
+    Wait(mpsc::Sender<Arc<EventRecord>>, Arc<SinkStats>),
+    /// An HTTP sink: never wait; a full queue drops the record (counted).
+    Queue(QueueSender, Arc<SinkStats>),
+}
+
+/// The routing stage: decides each record's sinks and hands it to them, in order.
+struct FanOut {
+    route: Route,
+    outputs: Vec<SinkOutput>,
     stats: Arc<EventerStats>,
-) -> std::result::Result<(), SinkStopped> {
-    while let Some(record) = events_rx.recv().await {
-        for sink_tx in &sink_txs {
-            match sink_tx.try_send(record.clone()) {
-                Ok(()) => {}
-                Err(mpsc::error::TrySendError::Full(record)) => {
-                    stats.backpressure_waits.fetch_add(1, Ordering::Relaxed);
-                    if sink_tx.send(record).await.is_err() {
-                        tracing::error!("a sink stopped; the eventer stops too");
-                        return Err(SinkStopped);
+}
+
+impl FanOut {
+    /// Runs until the source channel closes. A sink that stopped is an error: fan-out ends so
+    /// the eventer fails loudly instead of going on without it.
+    async fn run(
+        self,
+        mut events_rx: mpsc::Receiver<Arc<EventRecord>>,
+    ) -> std::result::Result<(), SinkStopped> {
+        let mut targets = vec![false; self.outputs.len()];
+        let context = Context::default();
+        while let Some(record) = events_rx.recv().await {
+            targets.fill(false);
+            self.route.route(&record, &context, &mut targets);
+            if !targets.contains(&true) {
+                self.stats.routed_nowhere.fetch_add(1, Ordering::Relaxed);
+            }
+            for (output, _) in self
+                .outputs
+                .iter()
+                .zip(&targets)
+                .filter(|(_, target)| **target)
+            {
+                match output {
+                    SinkOutput::Wait(sink_tx, sink_stats) => {
+                        sink_stats.received.fetch_add(1, Ordering::Relaxed);
+                        match sink_tx.try_send(record.clone()) {
+                            Ok(()) => {}
+                            Err(mpsc::error::TrySendError::Full(record)) => {
+                                self.stats
+                                    .backpressure_waits
+                                    .fetch_add(1, Ordering::Relaxed);
+                                if sink_tx.send(record).await.is_err() {
+                                    return Err(stopped(sink_stats));
+                                }
+                            }
+                            Err(mpsc::error::TrySendError::Closed(_)) => {
+                                return Err(stopped(sink_stats));
+                            }
+                        }
                     }
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => {
-                    tracing::error!("a sink stopped; the eventer stops too");
-                    return Err(SinkStopped);
+                    SinkOutput::Queue(queue, sink_stats) => {
+                        sink_stats.received.fetch_add(1, Ordering::Relaxed);
+                        match queue.offer(record.clone()) {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                sink_stats.dropped.fetch_add(1, Ordering::Relaxed);
+                                tracing::warn!(sink = %sink_stats.name, "sink queue full; event dropped");
+                            }
+                            Err(()) => return Err(stopped(sink_stats)),
+                        }
+                    }
                 }
             }
         }
+        Ok(())
     }
-    Ok(())
+}
+
+fn stopped(sink: &SinkStats) -> SinkStopped {
+    tracing::error!(sink = %sink.name, "a sink stopped; the eventer stops too");
+    SinkStopped
 }
 
 #[cfg(test)]
@@ -294,6 +384,22 @@ mod fan_out_tests {
         }
     }
 
+    fn fan_out(senders: Vec<mpsc::Sender<Arc<EventRecord>>>) -> FanOut {
+        let names: std::collections::BTreeSet<String> = (0..senders.len())
+            .map(|index| format!("s{index}"))
+            .collect();
+        let route =
+            Route::compile(&RouteConfig::everything_to(names.clone()), "route", &names).unwrap();
+        FanOut {
+            route,
+            outputs: senders
+                .into_iter()
+                .map(|sender| SinkOutput::Wait(sender, Arc::new(SinkStats::new("s", "test"))))
+                .collect(),
+            stats: Arc::new(EventerStats::default()),
+        }
+    }
+
     #[tokio::test]
     async fn a_stopped_sink_stops_the_fan_out_with_an_error() {
         let (events_tx, events_rx) = mpsc::channel(4);
@@ -302,8 +408,7 @@ mod fan_out_tests {
         drop(dead_rx);
         events_tx.send(record()).await.unwrap();
         drop(events_tx);
-        let stats = Arc::new(EventerStats::default());
-        let result = fan_out(events_rx, vec![live_tx, dead_tx], stats).await;
+        let result = fan_out(vec![live_tx, dead_tx]).run(events_rx).await;
         assert_eq!(result, Err(SinkStopped));
         assert!(
             live_rx.recv().await.is_some(),
@@ -317,8 +422,7 @@ mod fan_out_tests {
         let (sink_tx, mut sink_rx) = mpsc::channel(4);
         events_tx.send(record()).await.unwrap();
         drop(events_tx);
-        let stats = Arc::new(EventerStats::default());
-        assert_eq!(fan_out(events_rx, vec![sink_tx], stats).await, Ok(()));
+        assert_eq!(fan_out(vec![sink_tx]).run(events_rx).await, Ok(()));
         assert!(sink_rx.recv().await.is_some());
     }
 }

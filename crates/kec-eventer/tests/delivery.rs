@@ -619,7 +619,7 @@ async fn a_namespace_list_watches_only_those_namespaces_and_gzip_bodies_arrive()
     let state_dir = tempfile::tempdir().unwrap();
     let mut config = eventer_config(&api.url(), &center.url, state_dir.path());
     config.source.namespaces = vec!["prod".to_string()];
-    let SinkConfig::Center(center_sink) = &mut config.sinks[0] else {
+    let Some(SinkConfig::Center(center_sink)) = config.sinks.get_mut("center") else {
         panic!("expected the center sink");
     };
     center_sink.gzip = true;

@@ -5,10 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::bail;
-use kec_eventer::{
-    CenterSinkConfig, EventerConfig, KubeConnection, KubernetesSourceConfig, SinkConfig,
-    StdoutSinkConfig,
-};
+use kec_eventer::{EventerConfig, KubeConnection, KubernetesSourceConfig, kube_eventer};
 
 /// Watch this cluster's Events and deliver every occurrence to the kec center and other sinks.
 ///
@@ -120,46 +117,6 @@ fn parse_source(args: &EventerArgs, problems: &mut Vec<String>) -> KubeConnectio
     }
 }
 
-fn parse_sink(sink: &str, problems: &mut Vec<String>) -> Option<SinkConfig> {
-    let (kind, rest) = sink.split_once(':').unwrap_or((sink, ""));
-    match kind {
-        "stdout" => {
-            if !rest.is_empty() {
-                problems.push(format!("--sink={sink:?}: stdout takes no parameters"));
-            }
-            Some(SinkConfig::Stdout(StdoutSinkConfig::default()))
-        }
-        "kec" => {
-            let (endpoint, query) = rest.split_once('?').unwrap_or((rest, ""));
-            let mut config = CenterSinkConfig::new(endpoint, "");
-            let mut has_cluster = false;
-            for (key, value) in query_pairs(query) {
-                match key.as_str() {
-                    "cluster" => {
-                        config.cluster = value;
-                        has_cluster = true;
-                    }
-                    "gzip" => config.gzip = parse_bool("--sink", &key, &value, problems),
-                    _ => problems.push(format!("--sink={sink:?}: unsupported parameter {key:?}")),
-                }
-            }
-            if !has_cluster {
-                problems.push(format!(
-                    "--sink={sink:?}: the kec sink needs ?cluster=<name>"
-                ));
-                return None;
-            }
-            Some(SinkConfig::Center(config))
-        }
-        _ => {
-            problems.push(format!(
-                "--sink={sink:?}: unknown sink kind {kind:?} (this version has kec and stdout)"
-            ));
-            None
-        }
-    }
-}
-
 /// Go-style durations as kube-eventer takes them: `30s`, `1m`, `500ms`, `1h`.
 fn is_duration(text: &str) -> bool {
     let digits_end = text
@@ -179,11 +136,13 @@ pub fn config_from_args(args: &EventerArgs) -> Result<EventerConfig, Vec<String>
             "--frequency={frequency:?} is not a duration like 30s or 1m"
         ));
     }
-    let sinks: Vec<SinkConfig> = args
-        .sinks
-        .iter()
-        .filter_map(|sink| parse_sink(sink, &mut problems))
-        .collect();
+    let mut flag_sinks = Vec::new();
+    for text in &args.sinks {
+        match kube_eventer::parse_sink_flag(text) {
+            Ok(flag) => flag_sinks.push(flag),
+            Err(flag_problems) => problems.extend(flag_problems),
+        }
+    }
     if args.sinks.is_empty() {
         problems.push("at least one --sink is needed".to_string());
     }
@@ -192,7 +151,10 @@ pub fn config_from_args(args: &EventerArgs) -> Result<EventerConfig, Vec<String>
         namespaces: args.namespaces.clone(),
         ..KubernetesSourceConfig::default()
     };
-    let mut config = EventerConfig::new(source, sinks);
+    let mut config = EventerConfig::new(source, Vec::new());
+    let (sinks, route) = kube_eventer::sinks_and_route(flag_sinks);
+    config.sinks = sinks;
+    config.route = Some(route);
     config.state_dir = args.state_dir.clone();
     // "at least one --sink" (above) already says it in the flags' words.
     problems.extend(
@@ -217,7 +179,11 @@ pub async fn run(args: EventerArgs) -> anyhow::Result<()> {
         tracing::info!("--frequency is accepted for compatibility and ignored");
     }
     let shutdown = crate::shutdown_on_signals();
-    let sinks: Vec<String> = config.sinks.iter().map(SinkConfig::describe).collect();
+    let sinks: Vec<String> = config
+        .sinks
+        .iter()
+        .map(|(name, sink)| format!("{name}: {}", sink.describe()))
+        .collect();
     let eventer = config.build().await?;
     tracing::info!(?sinks, state_dir = %args.state_dir.display(), "kec eventer running");
     let sink_failed = tokio::select! {
@@ -238,6 +204,7 @@ pub async fn run(args: EventerArgs) -> anyhow::Result<()> {
 mod tests {
     use super::*;
     use clap::Parser;
+    use kec_eventer::SinkConfig;
 
     #[derive(Debug, Parser)]
     struct TestCli {
@@ -262,7 +229,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.source.namespaces, vec!["prod", "kube-system"]);
         assert_eq!(config.sinks.len(), 2);
-        let SinkConfig::Center(center) = &config.sinks[0] else {
+        let Some(SinkConfig::Center(center)) = config.sinks.get("center") else {
             panic!("expected the center sink first");
         };
         assert_eq!(

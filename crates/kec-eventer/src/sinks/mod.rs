@@ -1,13 +1,26 @@
-//! Sinks: where Events go. Every kind is a `*Config` (its doc comments are the user docs), a
-//! `problems()` check and a `start()` that returns its running tasks; all kinds are listed in
-//! the one enum [`SinkConfig`]. Each sink reads its own bounded channel.
+//! Sinks: where Events go. All kinds are listed in the one enum [`SinkConfig`]; each is a
+//! `*Config` (its doc comments are the user docs) with a `problems()` check and a way to start.
+//! Routing decides what each sink gets ([`crate::routing`]); sinks never filter.
+//!
+//! Two families:
+//! - durable sinks (`center`, `stdout`): the fan-out waits for them (backpressure reaches the
+//!   source); the center spools to disk and loses nothing;
+//! - HTTP sinks (`webhook`, chat robots, cloud APIs): a [`http::Format`] plus the shared
+//!   delivery of [`http`] (bounded queue that drops when full, rate limits, batching, retries).
+//!   Each implements [`HttpSinkConfig`]; adding one is a variant here, one arm in
+//!   [`SinkConfig::http`] and one in [`crate::kube_eventer`]'s sink table.
 
 pub mod center;
+pub mod http;
 pub mod stdout;
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ratelimit::RateLimitConfig;
 use center::CenterSinkConfig;
+use http::{DeliveryConfig, Format};
 use stdout::StdoutSinkConfig;
 
 /// Every sink kind, tagged by `type`.
@@ -20,14 +33,49 @@ pub enum SinkConfig {
     Stdout(StdoutSinkConfig),
 }
 
+/// What every HTTP sink's config offers the shared delivery.
+pub trait HttpSinkConfig {
+    /// The kind's name (`webhook`, `dingtalk`, ...), as in `type:`.
+    fn kind(&self) -> &'static str;
+    /// A short description for logs; never a secret (no tokens, no signed URLs).
+    fn describe(&self) -> String;
+    /// Every problem with the settings, each prefixed with `field`.
+    fn problems(&self, field: &str) -> Vec<String>;
+    /// The wire format (the config must be valid).
+    fn format(&self) -> crate::Result<Arc<dyn Format>>;
+    fn delivery(&self) -> &DeliveryConfig;
+    fn rate_limit(&self) -> &RateLimitConfig;
+}
+
 impl SinkConfig {
-    /// A short name for logs and problems.
+    /// The kind's name, as in `type:`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SinkConfig::Center(_) => "center",
+            SinkConfig::Stdout(_) => "stdout",
+            #[allow(unreachable_patterns)]
+            other => other.http().map_or("unknown", HttpSinkConfig::kind),
+        }
+    }
+
+    /// The HTTP sink behind this config, if it is one.
+    pub fn http(&self) -> Option<&dyn HttpSinkConfig> {
+        match self {
+            SinkConfig::Center(_) | SinkConfig::Stdout(_) => None,
+        }
+    }
+
+    /// A short name for logs and problems; never a secret.
     pub fn describe(&self) -> String {
         match self {
             SinkConfig::Center(config) => {
                 format!("center {} (cluster {})", config.endpoint, config.cluster)
             }
             SinkConfig::Stdout(_) => "stdout".to_string(),
+            #[allow(unreachable_patterns)]
+            other => other
+                .http()
+                .map_or_else(|| "unknown".to_string(), HttpSinkConfig::describe),
         }
     }
 
@@ -36,6 +84,13 @@ impl SinkConfig {
         match self {
             SinkConfig::Center(config) => config.problems(field),
             SinkConfig::Stdout(config) => config.problems(field),
+            #[allow(unreachable_patterns)]
+            other => other.http().map_or_else(Vec::new, |http| {
+                let mut problems = http.problems(field);
+                problems.extend(http.delivery().problems(&format!("{field}.delivery")));
+                problems.extend(http.rate_limit().problems(&format!("{field}.rate_limit")));
+                problems
+            }),
         }
     }
 }
@@ -51,9 +106,10 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(&sink, SinkConfig::Center(config) if config.cluster == "prod"));
+        assert_eq!(sink.kind(), "center");
         let sink: SinkConfig = serde_json::from_str(r#"{"type": "stdout"}"#).unwrap();
         assert_eq!(sink, SinkConfig::Stdout(StdoutSinkConfig::default()));
         assert!(serde_json::from_str::<SinkConfig>(r#"{"type": "stdout", "colour": 1}"#).is_err());
-        assert!(serde_json::from_str::<SinkConfig>(r#"{"type": "dingtalk"}"#).is_err());
+        assert!(serde_json::from_str::<SinkConfig>(r#"{"type": "carrier-pigeon"}"#).is_err());
     }
 }
