@@ -22,8 +22,7 @@ use kec_model::time::{DAY_MS, day_of};
 use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
 use tantivy::collector::sort_key::SortByStaticFastValue;
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
-use tantivy::schema::IndexRecordOption;
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery};
 use tantivy::store::{Compressor, ZstdCompressor};
 use tantivy::{
     DocAddress, Index, IndexReader, IndexSettings, IndexWriter, Order, ReloadPolicy,
@@ -202,10 +201,11 @@ pub struct StoreStats {
     pub ledger_entries: usize,
 }
 
-struct Partition {
+/// One day's index and its reader.
+pub(crate) struct Partition {
     day: i64,
     index: Index,
-    reader: IndexReader,
+    pub(crate) reader: IndexReader,
 }
 
 struct DayWriter {
@@ -576,7 +576,7 @@ impl EmbeddedStore {
     }
 
     /// Partitions overlapping `[from_ms, to_ms)`, oldest first.
-    fn partitions_for(&self, filter: &Filter) -> Result<Vec<Arc<Partition>>> {
+    pub(crate) fn partitions_for(&self, filter: &Filter) -> Result<Vec<Arc<Partition>>> {
         let from_day = filter.from_ms.map_or(i64::MIN, day_of);
         let to_day = filter
             .to_ms
@@ -591,59 +591,14 @@ impl EmbeddedStore {
             .collect())
     }
 
-    fn build_query(&self, partition: &Partition, filter: &Filter) -> Box<dyn Query> {
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for term_filter in &filter.terms {
-            let field = self.schema.string_field(term_filter.field);
-            let mut alternatives: Vec<(Occur, Box<dyn Query>)> = term_filter
-                .values
-                .iter()
-                .map(|value| {
-                    let query: Box<dyn Query> = Box::new(TermQuery::new(
-                        Term::from_field_text(field, value),
-                        IndexRecordOption::Basic,
-                    ));
-                    (Occur::Should, query)
-                })
-                .collect();
-            let query: Box<dyn Query> = if alternatives.len() == 1 {
-                alternatives.remove(0).1
-            } else {
-                Box::new(BooleanQuery::new(alternatives))
-            };
-            clauses.push((
-                if term_filter.negate {
-                    Occur::MustNot
-                } else {
-                    Occur::Must
-                },
-                query,
-            ));
-        }
-        if let Some(text) = filter
-            .text
-            .as_deref()
-            .map(str::trim)
-            .filter(|text| !text.is_empty())
-        {
-            let mut parser = QueryParser::for_index(&partition.index, vec![self.schema.message]);
-            parser.set_conjunction_by_default();
-            let (query, _errors) = parser.parse_query_lenient(text);
-            clauses.push((Occur::Must, query));
-        }
-        if filter.from_ms.is_some() || filter.to_ms.is_some() {
-            let lower = filter.from_ms.map_or(Bound::Unbounded, |from| {
-                Bound::Included(Term::from_field_i64(self.schema.time_ms, from))
-            });
-            let upper = filter.to_ms.map_or(Bound::Unbounded, |to| {
-                Bound::Excluded(Term::from_field_i64(self.schema.time_ms, to))
-            });
-            clauses.push((Occur::Must, Box::new(RangeQuery::new(lower, upper))));
-        }
-        if clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
-            clauses.push((Occur::Must, Box::new(AllQuery)));
-        }
-        Box::new(BooleanQuery::new(clauses))
+    /// The schema of every partition.
+    pub(crate) fn schema(&self) -> &EventSchema {
+        &self.schema
+    }
+
+    /// A filter is a special case of a query's search: both compile through one path.
+    fn build_query(&self, filter: &Filter) -> Result<Box<dyn Query>> {
+        crate::query::compile::compile(&filter.to_expr(), &self.schema, kec_model::time::now_ms())
     }
 
     fn after_cursor(&self, cursor: (i64, u64), ascending: bool) -> Box<dyn Query> {
@@ -708,7 +663,7 @@ impl EmbeddedStore {
         let mut more = false;
         for partition in &partitions {
             let searcher = partition.reader.searcher();
-            let base = self.build_query(partition, &request.filter);
+            let base = self.build_query(&request.filter)?;
             if request.with_totals {
                 let totals = searcher.search(
                     &base,
@@ -809,7 +764,7 @@ impl EmbeddedStore {
                 break;
             }
             let searcher = partition.reader.searcher();
-            let query = self.build_query(&partition, &filter);
+            let query = self.build_query(&filter)?;
             let collector = TopDocs::with_limit(limit - points.len()).order_by((
                 (
                     SortByStaticFastValue::<i64>::for_field("time_ms"),
@@ -859,7 +814,7 @@ impl EmbeddedStore {
         let mut totals = GroupTotals::new();
         for partition in self.partitions_for(&request.filter)? {
             let searcher = partition.reader.searcher();
-            let query = self.build_query(&partition, &request.filter);
+            let query = self.build_query(&request.filter)?;
             merge_into(&mut totals, searcher.search(&query, &collector)?);
         }
         Ok(into_rows(request, totals))

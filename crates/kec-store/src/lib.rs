@@ -7,6 +7,7 @@
 //! - [`schema`]: the tantivy schema and the mapping between records and documents.
 //! - [`filter`]: the filters that searches and aggregations share.
 //! - [`aggregate`]: grouped sums over fast fields (histograms, top-N).
+//! - [`query`]: running a query-language [`kec_query::Query`]: search, then pipes.
 //! - [`embedded`]: [`EmbeddedStore`], tantivy day partitions + WAL + SQLite behind one API.
 
 pub mod aggregate;
@@ -15,6 +16,7 @@ pub mod embedded;
 pub mod filter;
 pub mod ledger;
 pub mod meta;
+pub mod query;
 pub mod schema;
 pub mod wal;
 
@@ -24,6 +26,7 @@ pub use embedded::{
     TimelinePoint,
 };
 pub use filter::{Field, Filter, TermFilter};
+pub use query::{Output, QueryRequest, QueryResult, SeriesLine, Value};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,303 @@
+//! Reading matching records from columns: grouped aggregation straight from fast fields (the
+//! path for `stats`, `top` and `timechart` right after the search, over every match), and the
+//! row scan that feeds the other pipes (newest first, bounded).
+
+use std::collections::{HashMap, HashSet};
+
+use kec_query::{Field, Function};
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+
+use super::pipes::{Accumulator, Groups};
+use super::value::{Key, Value};
+
+/// Where a group key part or an aggregated value comes from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Source {
+    /// A string field's column.
+    Str(Field),
+    /// A numeric fast field (`time_ms`, `occurrences`, `count`).
+    Int(&'static str),
+    /// `time_ms` rounded down to a multiple of this many milliseconds.
+    Bucket(i64),
+}
+
+impl Source {
+    /// The source of an event column (`None` for the message, which has no column).
+    pub(crate) fn of_column(name: &str) -> Option<Source> {
+        match name {
+            kec_query::field::TIME => Some(Source::Int("time_ms")),
+            "occurrences" => Some(Source::Int("occurrences")),
+            "count" => Some(Source::Int("count")),
+            _ => Field::parse(name).map(Source::Str),
+        }
+    }
+}
+
+/// Groups by `group` and aggregates `aggregations` (function, input) over every matching doc.
+pub(crate) struct GroupingCollector {
+    pub group: Vec<Source>,
+    pub aggregations: Vec<(Function, Option<Source>)>,
+}
+
+/// A source opened on one segment.
+enum Opened {
+    Str(Option<StrColumn>),
+    Int(Column<i64>),
+    Bucket(Column<i64>, i64),
+}
+
+const MISSING: u64 = u64::MAX;
+
+impl Opened {
+    fn open(source: Source, segment: &SegmentReader) -> tantivy::Result<Opened> {
+        let fast_fields = segment.fast_fields();
+        Ok(match source {
+            Source::Str(field) => Opened::Str(fast_fields.str(field.as_str())?),
+            Source::Int(name) => Opened::Int(fast_fields.i64(name)?),
+            Source::Bucket(span) => Opened::Bucket(fast_fields.i64("time_ms")?, span.max(1)),
+        })
+    }
+
+    /// The doc's value as raw bits: a term ordinal, or an i64's bits.
+    fn raw(&self, doc: DocId) -> u64 {
+        match self {
+            Opened::Str(Some(column)) => column.term_ords(doc).next().unwrap_or(MISSING),
+            Opened::Str(None) => MISSING,
+            Opened::Int(column) => column.first(doc).unwrap_or_default() as u64,
+            Opened::Bucket(column, span) => {
+                (column.first(doc).unwrap_or_default().div_euclid(*span) * span) as u64
+            }
+        }
+    }
+
+    fn key(&self, raw: u64) -> Key {
+        match self {
+            Opened::Str(column) => {
+                let mut text = String::new();
+                if raw != MISSING
+                    && let Some(column) = column
+                {
+                    // An ordinal read from this column always resolves; an error leaves it empty.
+                    let _found = column.ord_to_str(raw, &mut text);
+                }
+                Key::Str(text)
+            }
+            Opened::Int(_) | Opened::Bucket(..) => Key::Int(raw as i64),
+        }
+    }
+}
+
+/// A per-segment aggregate on raw values (ordinals are resolved to strings once, at harvest).
+enum SegmentAccumulator {
+    Count(u64),
+    Sum(i128),
+    Min(Option<i64>),
+    Max(Option<i64>),
+    Avg(i128, u64),
+    Distinct(HashSet<u64>),
+}
+
+impl SegmentAccumulator {
+    fn new(function: Function) -> SegmentAccumulator {
+        match function {
+            Function::Count => SegmentAccumulator::Count(0),
+            Function::Sum => SegmentAccumulator::Sum(0),
+            Function::Min => SegmentAccumulator::Min(None),
+            Function::Max => SegmentAccumulator::Max(None),
+            Function::Avg => SegmentAccumulator::Avg(0, 0),
+            Function::Dc => SegmentAccumulator::Distinct(HashSet::new()),
+        }
+    }
+
+    fn add(&mut self, raw: u64) {
+        let number = raw as i64;
+        match self {
+            SegmentAccumulator::Count(count) => *count += 1,
+            SegmentAccumulator::Sum(sum) => *sum += i128::from(number),
+            SegmentAccumulator::Min(min) => *min = Some(min.map_or(number, |m| m.min(number))),
+            SegmentAccumulator::Max(max) => *max = Some(max.map_or(number, |m| m.max(number))),
+            SegmentAccumulator::Avg(sum, values) => {
+                *sum += i128::from(number);
+                *values += 1;
+            }
+            SegmentAccumulator::Distinct(seen) => {
+                if raw != MISSING {
+                    seen.insert(raw);
+                }
+            }
+        }
+    }
+
+    fn finish(self, input: Option<&Opened>) -> Accumulator {
+        match self {
+            SegmentAccumulator::Count(count) => Accumulator::Count(count),
+            SegmentAccumulator::Sum(int) => Accumulator::Sum {
+                int,
+                float: 0.0,
+                floats: false,
+            },
+            SegmentAccumulator::Min(min) => Accumulator::Min(min.map(Value::Int)),
+            SegmentAccumulator::Max(max) => Accumulator::Max(max.map(Value::Int)),
+            SegmentAccumulator::Avg(sum, values) => Accumulator::Avg {
+                sum: sum as f64,
+                values,
+            },
+            SegmentAccumulator::Distinct(seen) => Accumulator::Distinct(
+                seen.into_iter()
+                    .map(|raw| match input {
+                        Some(opened) => opened.key(raw),
+                        None => Key::Int(raw as i64),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
+pub(crate) struct GroupingSegmentCollector {
+    group: Vec<Opened>,
+    inputs: Vec<Option<Opened>>,
+    functions: Vec<Function>,
+    groups: HashMap<Vec<u64>, Vec<SegmentAccumulator>>,
+    scratch: Vec<u64>,
+    matched: u64,
+}
+
+impl Collector for GroupingCollector {
+    type Fruit = (Groups, u64);
+    type Child = GroupingSegmentCollector;
+
+    fn for_segment(
+        &self,
+        _segment_local_id: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<GroupingSegmentCollector> {
+        let group = self
+            .group
+            .iter()
+            .map(|source| Opened::open(*source, segment))
+            .collect::<tantivy::Result<_>>()?;
+        let inputs = self
+            .aggregations
+            .iter()
+            .map(|(_, source)| {
+                source
+                    .map(|source| Opened::open(source, segment))
+                    .transpose()
+            })
+            .collect::<tantivy::Result<_>>()?;
+        Ok(GroupingSegmentCollector {
+            group,
+            inputs,
+            functions: self
+                .aggregations
+                .iter()
+                .map(|(function, _)| *function)
+                .collect(),
+            groups: HashMap::new(),
+            scratch: Vec::with_capacity(self.group.len()),
+            matched: 0,
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<(Groups, u64)>) -> tantivy::Result<(Groups, u64)> {
+        let mut merged = Groups::new();
+        let mut matched = 0;
+        for (groups, count) in fruits {
+            super::pipes::merge_groups(&mut merged, groups);
+            matched += count;
+        }
+        Ok((merged, matched))
+    }
+}
+
+impl SegmentCollector for GroupingSegmentCollector {
+    type Fruit = (Groups, u64);
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        self.matched += 1;
+        self.scratch.clear();
+        for opened in &self.group {
+            self.scratch.push(opened.raw(doc));
+        }
+        if !self.groups.contains_key(self.scratch.as_slice()) {
+            let fresh = self
+                .functions
+                .iter()
+                .map(|f| SegmentAccumulator::new(*f))
+                .collect();
+            self.groups.insert(self.scratch.clone(), fresh);
+        }
+        if let Some(accumulators) = self.groups.get_mut(self.scratch.as_slice()) {
+            for (accumulator, input) in accumulators.iter_mut().zip(&self.inputs) {
+                accumulator.add(input.as_ref().map_or(0, |opened| opened.raw(doc)));
+            }
+        }
+    }
+
+    fn harvest(self) -> (Groups, u64) {
+        let mut groups = Groups::with_capacity(self.groups.len());
+        for (raw_key, accumulators) in self.groups {
+            let key: Vec<Key> = raw_key
+                .iter()
+                .zip(&self.group)
+                .map(|(raw, opened)| opened.key(*raw))
+                .collect();
+            let finished = accumulators
+                .into_iter()
+                .zip(&self.inputs)
+                .map(|(accumulator, input)| accumulator.finish(input.as_ref()))
+                .collect();
+            groups.insert(key, finished);
+        }
+        (groups, self.matched)
+    }
+}
+
+/// The columns of an event row, opened once per segment for the row scan.
+pub(crate) struct RowColumns {
+    time: Column<i64>,
+    strings: Vec<Option<StrColumn>>,
+    occurrences: Column<i64>,
+    count: Column<i64>,
+}
+
+impl RowColumns {
+    pub(crate) fn open(segment: &SegmentReader) -> tantivy::Result<RowColumns> {
+        let fast_fields = segment.fast_fields();
+        Ok(RowColumns {
+            time: fast_fields.i64("time_ms")?,
+            strings: Field::ALL
+                .iter()
+                .map(|field| fast_fields.str(field.as_str()))
+                .collect::<tantivy::Result<_>>()?,
+            occurrences: fast_fields.i64("occurrences")?,
+            count: fast_fields.i64("count")?,
+        })
+    }
+
+    /// The row of `doc` in [`kec_query::event_columns`] order, without the message.
+    pub(crate) fn row(&self, doc: DocId) -> Vec<Value> {
+        let mut row = Vec::with_capacity(Field::ALL.len() + 4);
+        row.push(Value::Int(self.time.first(doc).unwrap_or_default()));
+        for column in &self.strings {
+            let mut text = String::new();
+            if let Some(column) = column
+                && let Some(ordinal) = column.term_ords(doc).next()
+            {
+                // An ordinal read from this column always resolves; an error leaves it empty.
+                let _found = column.ord_to_str(ordinal, &mut text);
+            }
+            row.push(Value::Str(text));
+        }
+        row.push(Value::Int(self.occurrences.first(doc).unwrap_or_default()));
+        row.push(Value::Int(self.count.first(doc).unwrap_or_default()));
+        row
+    }
+}
