@@ -217,6 +217,14 @@ impl KmsgStream {
         self.continuation.clear();
     }
 
+    /// Ends the input: a last line without `\n` counts as complete.
+    pub fn finish(&mut self, out: &mut Vec<KmsgItem>) {
+        if !self.partial.is_empty() {
+            self.feed(b"\n", out);
+        }
+        self.flush(out);
+    }
+
     /// Reads until EOF (or an error other than `EPIPE`/`EINTR`), calling `emit` per item.
     /// `EPIPE` yields [`KmsgItem::Overrun`] and reading goes on. Returns Ok at EOF.
     pub fn read_to_end(
