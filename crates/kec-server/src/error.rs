@@ -1,5 +1,6 @@
 //! Every failed request gets a JSON body `{"error": {"code": .., "message": ..}}` whose code is
-//! a small stable word and whose HTTP status follows from it.
+//! a small stable word and whose HTTP status follows from it (a bad query adds `line`, `column`
+//! and `excerpt`).
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -18,6 +19,9 @@ pub enum ApiError {
     /// The body is larger than the server accepts.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The query text does not parse (or names columns its pipes do not have).
+    #[error("{}", .0.message)]
+    Query(kec_query::ParseError),
     /// The body's encoding is not one the server reads.
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -34,6 +38,7 @@ impl ApiError {
     pub fn code(&self) -> (&'static str, StatusCode) {
         match self {
             ApiError::BadRequest(_) => ("bad_request", StatusCode::BAD_REQUEST),
+            ApiError::Query(_) => ("bad_query", StatusCode::BAD_REQUEST),
             ApiError::NotFound(_) => ("not_found", StatusCode::NOT_FOUND),
             ApiError::PayloadTooLarge(_) => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
             ApiError::UnsupportedMediaType(_) => {
@@ -44,6 +49,14 @@ impl ApiError {
             }
             ApiError::Store(_) => ("store_unavailable", StatusCode::SERVICE_UNAVAILABLE),
             ApiError::Internal(_) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    }
+
+    /// The parse error of a bad query.
+    fn query_error(&self) -> Option<&kec_query::ParseError> {
+        match self {
+            ApiError::Query(error) => Some(error),
+            _ => None,
         }
     }
 
@@ -72,6 +85,13 @@ struct ErrorDetail<'a> {
     code: &'a str,
     message: String,
     retryable: bool,
+    /// Where a bad query goes wrong: 1-based line and column, and the line with a caret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    excerpt: Option<String>,
 }
 
 impl IntoResponse for ApiError {
@@ -85,6 +105,9 @@ impl IntoResponse for ApiError {
                 code,
                 message: self.to_string(),
                 retryable: self.retryable(),
+                line: self.query_error().map(|error| error.line),
+                column: self.query_error().map(|error| error.column),
+                excerpt: self.query_error().map(|error| error.excerpt.clone()),
             },
         };
         (status, Json(body)).into_response()

@@ -145,9 +145,25 @@ async fn ingest(
             .await
             .map_err(|error| ApiError::Internal(format!("parse task failed: {error}")))?
     };
+    // Live tails get what the store kept; the copy is made only while someone listens.
+    let for_tail = state.tail.has_subscribers().then(|| observations.clone());
     let outcome = state
         .with_store(move |store| store.ingest(observations, now))
         .await?;
+    if let Some(records) = for_tail {
+        let rejected: std::collections::HashSet<usize> = outcome
+            .rejected
+            .iter()
+            .map(|(position, _)| *position)
+            .collect();
+        state.tail.publish(
+            records
+                .into_iter()
+                .enumerate()
+                .filter(|(position, _)| !rejected.contains(position))
+                .map(|(_, record)| record),
+        );
+    }
     response.accepted = outcome.accepted;
     response.duplicates = outcome.duplicates;
     response.occurrences = outcome.occurrences;

@@ -38,6 +38,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/clusters", get(api::clusters))
         .route("/api/v1/events", get(api::search_events))
         .route("/api/v1/events/histogram", get(api::histogram))
+        .route("/api/v1/query", get(crate::query::query))
+        .route("/api/v1/tail", get(crate::tail::tail))
         .route(
             "/api/v1/clusters/{cluster}/objects/{namespace}/{kind}/{name}/timeline",
             get(api::timeline),

@@ -6,6 +6,8 @@ use kec_store::EmbeddedStore;
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::saved::SavedQueries;
+use crate::tail::TailBus;
 
 /// Shared by all handlers; cheap to clone.
 #[derive(Clone)]
@@ -14,14 +16,21 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Largest accepted request body, in bytes (after decompression for gzip bodies).
     pub max_body_bytes: usize,
+    /// Stored observations as they arrive, for live tails.
+    pub tail: TailBus,
+    /// The UI's saved queries (`ui.sqlite` in the store's data directory).
+    pub saved: Arc<SavedQueries>,
 }
 
 impl AppState {
     pub fn new(store: Arc<EmbeddedStore>) -> AppState {
+        let saved = Arc::new(SavedQueries::in_data_dir(&store.config().data_dir));
         AppState {
             store,
             metrics: Arc::new(Metrics::new()),
             max_body_bytes: 32 * 1024 * 1024,
+            tail: TailBus::default(),
+            saved,
         }
     }
 
@@ -36,5 +45,18 @@ impl AppState {
             .await
             .map_err(|error| ApiError::Internal(format!("store task failed: {error}")))?
             .map_err(ApiError::from)
+    }
+
+    /// Runs a blocking call that needs more than the store (the saved queries) off the async
+    /// workers.
+    pub async fn blocking<T, F>(&self, call: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || call(&state))
+            .await
+            .map_err(|error| ApiError::Internal(format!("blocking task failed: {error}")))?
     }
 }

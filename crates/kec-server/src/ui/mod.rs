@@ -10,14 +10,32 @@
 //! Responses are gzipped for clients that accept it by tower-http's `CompressionLayer` on the
 //! UI's router (pages repeat their markup, ECharts is 1.1 MB): the API's answers go without.
 //!
-//! Pages:
-//! - `GET /events`: search box, filters, time range, histogram, table, auto-refresh.
+//! Pages (each one round trip; the URL carries the whole state):
+//! - `GET /clusters` (and `/`): every cluster that sends events, its rates and collector status.
+//! - `GET /overview`: KPIs, occurrences over time by type, top lists, category tiles.
+//! - `GET /events`: the details: search box, filters, facets, histogram, table, live tail.
 //! - `GET /events/results`: the results part of the same page for the same query string, which
 //!   the page polls and its form replaces (htmx); with a `cursor`, only the next rows.
+//! - `GET /events/export`: the details result as CSV or NDJSON.
+//! - `GET /lifecycle`: one object's Events as swimlanes; the objects with the most trouble.
+//! - `GET /nodes`: nodes × conditions, and one node's timeline.
+//! - `GET|POST /queries`, `GET /queries/{id}`: saved queries.
+//!
+//! Modules: `scope` (cluster and range of the non-details pages), `clusters`, `overview`,
+//! `facets`, `export`, `lanes` (swimlanes from Events), `lifecycle`, `nodes`, `saved_pages`.
 
 mod assets;
+mod clusters;
+mod export;
+mod facets;
 mod format;
+mod lanes;
+mod lifecycle;
+mod nodes;
+mod overview;
 mod query;
+mod saved_pages;
+mod scope;
 mod view;
 
 use std::time::Instant;
@@ -48,13 +66,23 @@ use view::{
 /// Rows per page when the URL does not say (`limit`): each row carries its raw Event.
 const PAGE_SIZE: usize = 50;
 
-/// The UI's routes: `/`, `/events`, `/events/results`, `/assets/{*path}`, gzipped when the
-/// client accepts it.
+/// The UI's routes (pages above and `/assets/{*path}`), gzipped when the client accepts it.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/events") }))
+        .route("/", get(|| async { Redirect::to("/clusters") }))
+        .route("/clusters", get(clusters::page))
+        .route("/overview", get(overview::page))
         .route("/events", get(events_page))
         .route("/events/results", get(events_results))
+        .route("/events/export", get(export::export))
+        .route("/lifecycle", get(lifecycle::page))
+        .route("/nodes", get(nodes::page))
+        .route("/queries", get(saved_pages::list).post(saved_pages::save))
+        .route("/queries/{id}", get(saved_pages::open))
+        .route(
+            "/queries/{id}/delete",
+            axum::routing::post(saved_pages::delete),
+        )
         .route("/assets/{*path}", get(assets::serve))
         // A page of rows with their raw Events is ~300 kB, polled every 10 s: the fastest
         // level already shrinks it about tenfold, for little CPU.
@@ -150,10 +178,82 @@ fn render(status: StatusCode, template: &impl Template, push_url: Option<String>
     }
 }
 
+/// An error in place of a page's panels: what went wrong and a link to try again.
+pub(crate) struct PageError {
+    pub status: u16,
+    pub message: String,
+    pub retry_url: String,
+}
+
+impl PageError {
+    pub(crate) fn of(error: &ApiError, retry_url: &str) -> (PageError, StatusCode) {
+        let status = error.code().1;
+        let message = match error {
+            ApiError::Store(source) if source.is_client_error() => source.to_string(),
+            other => other.to_string(),
+        };
+        if status.is_server_error() {
+            tracing::error!(error = %message, "loading a UI page failed");
+        }
+        (
+            PageError {
+                status: status.as_u16(),
+                message,
+                retry_url: retry_url.to_string(),
+            },
+            status,
+        )
+    }
+}
+
+/// The default scope (all clusters, the last 6 hours), for pages whose own did not parse.
+pub(crate) fn default_scope(now_ms: i64) -> scope::Scope {
+    scope::Scope {
+        cluster: None,
+        from: api::DEFAULT_RANGE.into(),
+        to: None,
+        from_ms: now_ms - 6 * 3_600_000,
+        to_ms: now_ms,
+    }
+}
+
+/// Cluster names for a picker; none when the store cannot say.
+pub(crate) async fn cluster_names(state: &AppState) -> Vec<String> {
+    state
+        .with_store(|store| store.clusters())
+        .await
+        .map(|clusters| names(&clusters))
+        .unwrap_or_default()
+}
+
+/// One row of the events table, with its detail row (what the live tail prepends).
+#[derive(Template)]
+#[template(path = "tail_row.html")]
+struct TailRow {
+    row: RowView,
+    results: TailColumns,
+}
+
+struct TailColumns {
+    columns: usize,
+}
+
+/// The events table's row for `record`, as HTML (the live tail sends it to the page).
+pub(crate) fn tail_row_html(record: &EventRecord) -> String {
+    let row = TailRow {
+        row: RowView::new(record, &UiQuery::default(), now_ms()),
+        results: TailColumns {
+            columns: view::TABLE_COLUMNS,
+        },
+    };
+    row.render().unwrap_or_default()
+}
+
 /// What a view needs from the store, read in one blocking call.
 struct Found {
     page: SearchPage,
     histogram: Option<Vec<AggregateRow>>,
+    facets: Option<Vec<Vec<AggregateRow>>>,
     /// The newest match before the range, when the range holds none.
     nearest: Option<EventRecord>,
 }
@@ -168,6 +268,11 @@ fn find(
     let histogram = histogram
         .map(|request| store.aggregate(request))
         .transpose()?;
+    // Facets come with the histogram: both describe the whole result, once per view.
+    let facets = histogram
+        .is_some()
+        .then(|| facets::read(store, &search.filter))
+        .transpose()?;
     let nearest = match nearest {
         Some(filter) if page.records.is_empty() => store
             .search(&SearchRequest::newest(filter, 1))?
@@ -179,6 +284,7 @@ fn find(
     Ok(Found {
         page,
         histogram,
+        facets,
         nearest,
     })
 }
@@ -242,7 +348,8 @@ async fn load(state: &AppState, query: &UiQuery, now_ms: i64, with_histogram: bo
         .event_query()
         .map_err(ApiError::BadRequest)
         .and_then(|event_query| {
-            let filter = event_query.filter(now_ms)?;
+            let mut filter = event_query.filter(now_ms)?;
+            crate::tail::split_exclusions(&mut filter);
             Ok((event_query, filter))
         });
     let (event_query, filter) = match prepared {
@@ -327,6 +434,15 @@ async fn load(state: &AppState, query: &UiQuery, now_ms: i64, with_histogram: bo
     results.histogram = found
         .histogram
         .map(|rows| HistogramView::new(&rows, range, bucket_ms));
+    if let Some(facets) = &found.facets {
+        results.facets = facets::views(query, facets);
+    }
+    let base = query.without("cursor").without("limit");
+    results.export_csv_url = base.with_format_url("/events/export", "csv");
+    results.export_ndjson_url = base.with_format_url("/events/export", "ndjson");
+    results.saved_query = base.encode();
+    results.tail_url = base.without("from").without("to").url_for("/api/v1/tail");
+    results.export_cap = format::count(export::EXPORT_CAP as i64);
     if results.rows.is_empty() && first_page && !results.no_data {
         // An empty chart and "0 in 0" say nothing the notice does not.
         results.histogram = None;
@@ -479,11 +595,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn root_redirects_to_events() {
+    async fn root_redirects_to_clusters() {
         let (_dir, state) = store_with(Vec::new());
         let (status, headers, _) = get(&state, "/", &[]).await;
         assert!(status.is_redirection(), "{status}");
-        assert_eq!(headers[header::LOCATION], "/events");
+        assert_eq!(headers[header::LOCATION], "/clusters");
     }
 
     #[tokio::test]

@@ -173,6 +173,21 @@ impl UiQuery {
         }
     }
 
+    /// `path?<this state>&format=<format>` (exports).
+    pub(crate) fn with_format_url(&self, path: &str, format: &str) -> String {
+        let encoded = self.encode();
+        if encoded.is_empty() {
+            format!("{path}?format={format}")
+        } else {
+            format!("{path}?{encoded}&format={format}")
+        }
+    }
+
+    /// `path?<this state>`.
+    pub(crate) fn url_for(&self, path: &str) -> String {
+        self.url(path)
+    }
+
     /// The full page of this state: what the address bar shows and links share.
     pub(crate) fn page_url(&self) -> String {
         self.url("/events")

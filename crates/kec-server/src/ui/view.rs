@@ -13,12 +13,12 @@ use crate::ui::query::UiQuery;
 /// Pages of the UI, in menu order. Those without an address are not built yet: the menu shows
 /// them as plain text so the layout does not move when they arrive.
 const PAGES: [(&str, Option<&str>); 7] = [
-    ("Clusters", None),
-    ("Overview", None),
+    ("Clusters", Some("/clusters")),
+    ("Overview", Some("/overview")),
     ("Events", Some("/events")),
-    ("Pods", None),
-    ("Nodes", None),
-    ("Queries", None),
+    ("Lifecycle", Some("/lifecycle")),
+    ("Nodes", Some("/nodes")),
+    ("Queries", Some("/queries")),
     ("Alerts", None),
 ];
 
@@ -645,6 +645,16 @@ pub(crate) struct ResultsView {
     pub totals: Option<String>,
     pub empty: Option<EmptyView>,
     pub columns: usize,
+    /// Facet counts over the whole result (first page only).
+    pub facets: Vec<crate::ui::facets::FacetView>,
+    pub export_csv_url: String,
+    pub export_ndjson_url: String,
+    /// `EXPORT_CAP`, readable.
+    pub export_cap: String,
+    /// This view's query string, for "Save".
+    pub saved_query: String,
+    /// The live tail of this view's filters.
+    pub tail_url: String,
 }
 
 pub(crate) fn totals(occurrences: i64, records: u64) -> String {

@@ -1,0 +1,460 @@
+//! Swimlanes of one object's story, built from its Events: which lane an Event belongs to
+//! (scheduling, image, one per container, probes, volumes, node; conditions and problems for
+//! Nodes), one bar per Event object from first to last seen with its ×N and observation ticks,
+//! and restart/OOM markers. Pure functions over records, so any kind of object works.
+
+use std::collections::BTreeMap;
+
+use kec_model::{Category, EventRecord};
+use serde_json::json;
+
+use crate::ui::format;
+
+/// Lanes in display order; container lanes (`container <name>`) go between Image and Probes.
+const POD_LANES: [&str; 7] = [
+    "Scheduling",
+    "Image",
+    "Containers",
+    "Probes",
+    "Volumes",
+    "Node",
+    "Other",
+];
+const NODE_LANES: [&str; 4] = ["Conditions", "Problems", "Pods", "Lifecycle"];
+
+/// The container an Event is about, from `spec.containers{web}` (or init/ephemeral ones).
+fn container_of(field_path: &str) -> Option<&str> {
+    let start = field_path.find('{')?;
+    let end = field_path[start..].find('}')? + start;
+    field_path
+        .get(start + 1..end)
+        .filter(|name| !name.is_empty())
+}
+
+/// The lane of `record` in its object's timeline.
+pub(crate) fn lane_of(record: &EventRecord) -> String {
+    let reason = record.reason.as_str();
+    if record.object.kind == "Node" {
+        let lane = match record.category {
+            Category::NodeProblem => "Problems",
+            Category::NodeNotReady => "Conditions",
+            Category::Evicted => "Pods",
+            _ if reason.starts_with("NodeHas")
+                || reason.starts_with("NodeNot")
+                || reason == "NodeReady"
+                || reason == "NodeSchedulable" =>
+            {
+                "Conditions"
+            }
+            _ if record.source_component.contains("monitor") => "Problems",
+            _ => "Lifecycle",
+        };
+        return lane.to_string();
+    }
+    let message = record.message.to_ascii_lowercase();
+    let lane = match (record.category, reason) {
+        (Category::FailedScheduling, _) | (_, "Scheduled" | "Preempted" | "NotTriggerScaleUp") => {
+            "Scheduling"
+        }
+        (Category::ImagePullBackOff, _)
+        | (_, "Pulling" | "Pulled" | "ErrImagePull" | "ImagePullBackOff" | "ErrImageNeverPull") => {
+            "Image"
+        }
+        (_, "Failed" | "BackOff") if message.contains("image") => "Image",
+        (Category::Unhealthy, _) | (_, "Unhealthy" | "ProbeWarning") => "Probes",
+        (Category::FailedMount, _)
+        | (_, "FailedMount" | "FailedAttachVolume" | "SuccessfulAttachVolume") => "Volumes",
+        (Category::Evicted | Category::NodeNotReady | Category::NodeProblem, _)
+        | (_, "Evicted" | "TaintManagerEviction" | "NodeNotReady" | "Preempting") => "Node",
+        _ => match container_of(&record.object.field_path) {
+            Some(container) => return format!("container {container}"),
+            None if matches!(record.category, Category::PodCrash | Category::Oom)
+                || matches!(
+                    reason,
+                    "Created" | "Started" | "Killing" | "BackOff" | "OOMKilling"
+                ) =>
+            {
+                "Containers"
+            }
+            None => "Other",
+        },
+    };
+    lane.to_string()
+}
+
+/// Whether an observation is a restart or an OOM kill (full-height markers).
+fn marker_of(record: &EventRecord) -> Option<&'static str> {
+    if record.category == Category::Oom || record.reason.contains("OOM") {
+        Some("OOM")
+    } else if record.category == Category::PodCrash {
+        Some("restart")
+    } else {
+        None
+    }
+}
+
+/// One Event object in a lane: a bar from first to last seen.
+pub(crate) struct Item {
+    pub lane: String,
+    pub reason: String,
+    pub message: String,
+    pub warning: bool,
+    pub first_ms: i64,
+    pub last_ms: i64,
+    pub count: i64,
+    pub occurrences: i64,
+    pub observations: Vec<i64>,
+}
+
+/// The table line of an item, in first-seen order.
+pub(crate) struct StoryRow {
+    pub lane: String,
+    pub reason: String,
+    pub message: String,
+    pub warning: bool,
+    pub first_iso: String,
+    pub first_label: String,
+    pub last_label: String,
+    pub count: String,
+    pub count_title: String,
+}
+
+/// An object's timeline, ready for the chart and its table.
+pub(crate) struct Timeline {
+    /// Chart data for `app.js`: `{from, to, lanes, items, ticks, markers}`.
+    pub json: String,
+    pub story: Vec<StoryRow>,
+    pub lanes: usize,
+    pub restarts: i64,
+    pub ooms: i64,
+    pub summary: String,
+}
+
+/// Groups `records` (one object's, any order) into lanes and bars.
+pub(crate) fn items(records: &[EventRecord]) -> Vec<Item> {
+    let mut by_event: BTreeMap<(String, String), Item> = BTreeMap::new();
+    for record in records {
+        let lane = lane_of(record);
+        // Events without a uid (rare, hand-made) are one item per reason.
+        let identity = if record.uid.is_empty() {
+            record.reason.clone()
+        } else {
+            record.uid.clone()
+        };
+        let first = if record.first_ms > 0 {
+            record.first_ms.min(record.time_ms)
+        } else {
+            record.time_ms
+        };
+        let item = by_event
+            .entry((lane.clone(), identity))
+            .or_insert_with(|| Item {
+                lane,
+                reason: record.reason.clone(),
+                message: record.message.clone(),
+                warning: false,
+                first_ms: first,
+                last_ms: record.time_ms,
+                count: 0,
+                occurrences: 0,
+                observations: Vec::new(),
+            });
+        item.warning |= record.is_warning();
+        item.first_ms = item.first_ms.min(first);
+        if record.time_ms >= item.last_ms {
+            item.last_ms = record.time_ms;
+            item.message = record.message.clone();
+        }
+        item.count = item.count.max(record.count);
+        item.occurrences += record.occurrences;
+        item.observations.push(record.time_ms);
+    }
+    let mut items: Vec<Item> = by_event.into_values().collect();
+    items.sort_by_key(|item| (item.first_ms, item.last_ms));
+    items
+}
+
+fn lane_order(lanes: &mut Vec<String>, node: bool) {
+    let rank = |lane: &str| -> (usize, String) {
+        let order: &[&str] = if node { &NODE_LANES } else { &POD_LANES };
+        match order.iter().position(|known| *known == lane) {
+            Some(position) => (position * 2, String::new()),
+            // Containers sit where "Containers" is, by name.
+            None => (3, lane.to_string()),
+        }
+    };
+    lanes.sort_by_key(|lane| rank(lane));
+    lanes.dedup();
+}
+
+/// The timeline of one object's records over `from_ms..to_ms`.
+pub(crate) fn timeline(records: &[EventRecord], from_ms: i64, to_ms: i64, now_ms: i64) -> Timeline {
+    let node = records
+        .first()
+        .is_some_and(|record| record.object.kind == "Node");
+    let items = items(records);
+    let mut lanes: Vec<String> = items.iter().map(|item| item.lane.clone()).collect();
+    lane_order(&mut lanes, node);
+    let lane_index = |lane: &str| lanes.iter().position(|known| known == lane).unwrap_or(0);
+    let mut chart_items = Vec::new();
+    let mut ticks = Vec::new();
+    for item in &items {
+        let index = lane_index(&item.lane);
+        chart_items.push(json!([
+            index,
+            item.first_ms,
+            item.last_ms,
+            u8::from(item.warning),
+            format!("{} ×{}", item.reason, format::compact(item.count)),
+            item.message,
+        ]));
+        for time in &item.observations {
+            ticks.push(json!([index, time]));
+        }
+    }
+    let mut markers = Vec::new();
+    // Kubernetes' count of each restart or OOM Event (its highest), summed over Events.
+    let mut marked: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for record in records {
+        if let Some(kind) = marker_of(record) {
+            markers.push(json!([record.time_ms, kind]));
+            let count = marked.entry((kind, record.uid.as_str())).or_default();
+            *count = (*count).max(record.count);
+        }
+    }
+    let total = |wanted: &str| -> i64 {
+        marked
+            .iter()
+            .filter(|((kind, _), _)| *kind == wanted)
+            .map(|(_, count)| count)
+            .sum()
+    };
+    let (restarts, ooms) = (total("restart"), total("OOM"));
+    let earliest = items
+        .iter()
+        .map(|item| item.first_ms)
+        .min()
+        .unwrap_or(from_ms);
+    let json = json!({
+        "from": earliest.min(from_ms),
+        "to": to_ms,
+        "lanes": lanes,
+        "items": chart_items,
+        "ticks": ticks,
+        "markers": markers,
+    })
+    .to_string();
+    let story = items
+        .iter()
+        .map(|item| StoryRow {
+            lane: item.lane.clone(),
+            reason: item.reason.clone(),
+            message: item.message.clone(),
+            warning: item.warning,
+            first_iso: format::iso(item.first_ms),
+            first_label: format::short_absolute(item.first_ms, now_ms),
+            last_label: format::short_absolute(item.last_ms, now_ms),
+            count: format::compact(item.count),
+            count_title: format!(
+                "{} counted by Kubernetes; {} observations stored",
+                format::count(item.count),
+                item.observations.len()
+            ),
+        })
+        .collect();
+    let summary = format!(
+        "{} Events in {} lanes ({}); {} restart back-offs and {} OOM kills",
+        items.len(),
+        lanes.len(),
+        lanes.join(", "),
+        format::count(restarts),
+        format::count(ooms)
+    );
+    Timeline {
+        json,
+        story,
+        lanes: lanes.len(),
+        restarts,
+        ooms,
+        summary,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kec_model::convert::{ParsedLine, parse_value};
+
+    use super::*;
+
+    fn record(
+        uid: &str,
+        kind: &str,
+        reason: &str,
+        field_path: &str,
+        message: &str,
+        count: i64,
+        minute: i64,
+    ) -> EventRecord {
+        let time = jiff::Timestamp::from_second(1_800_000_000 + minute * 60)
+            .map(|ts| ts.to_string())
+            .unwrap_or_default();
+        let value = serde_json::json!({
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": format!("web-1.{uid}"), "namespace": "shop", "uid": uid, "resourceVersion": "1"},
+            "involvedObject": {"kind": kind, "namespace": "shop", "name": "web-1", "fieldPath": field_path},
+            "reason": reason, "message": message, "count": count,
+            "type": if reason == "BackOff" || reason == "FailedScheduling" { "Warning" } else { "Normal" },
+            "lastTimestamp": time, "firstTimestamp": time,
+            "source": {"component": "kubelet"},
+        });
+        match parse_value(value, "prod", 1_000) {
+            Ok(ParsedLine::Observation(observation)) => observation.record,
+            other => panic!("not an observation: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn events_find_their_lanes() {
+        let cases = [
+            (
+                "Pod",
+                "Scheduled",
+                "",
+                "assigned shop/web-1 to node-a",
+                "Scheduled",
+            ),
+            (
+                "Pod",
+                "FailedScheduling",
+                "",
+                "0/3 nodes are available",
+                "Scheduling",
+            ),
+            (
+                "Pod",
+                "Pulling",
+                "spec.containers{web}",
+                "Pulling image \"web:1\"",
+                "Image",
+            ),
+            (
+                "Pod",
+                "Started",
+                "spec.containers{web}",
+                "Started container web",
+                "container web",
+            ),
+            (
+                "Pod",
+                "BackOff",
+                "spec.containers{web}",
+                "Back-off restarting failed container",
+                "container web",
+            ),
+            (
+                "Pod",
+                "Unhealthy",
+                "spec.containers{web}",
+                "Readiness probe failed",
+                "Probes",
+            ),
+            (
+                "Pod",
+                "FailedMount",
+                "",
+                "MountVolume.SetUp failed",
+                "Volumes",
+            ),
+            (
+                "Pod",
+                "Evicted",
+                "",
+                "The node was low on resource: memory",
+                "Node",
+            ),
+            (
+                "Node",
+                "NodeNotReady",
+                "",
+                "Node node-a status is now: NodeNotReady",
+                "Conditions",
+            ),
+            (
+                "Node",
+                "KernelOops",
+                "",
+                "kernel: BUG: unable to handle",
+                "Problems",
+            ),
+            ("Deployment", "ScalingReplicaSet", "", "Scaled up", "Other"),
+        ];
+        for (kind, reason, path, message, lane) in cases {
+            let expected = if lane == "Scheduled" {
+                "Scheduling"
+            } else {
+                lane
+            };
+            let record = record("u", kind, reason, path, message, 1, 0);
+            assert_eq!(lane_of(&record), expected, "{kind} {reason}");
+        }
+    }
+
+    #[test]
+    fn a_repeated_event_is_one_bar_with_ticks_and_markers() {
+        let records = vec![
+            record("s", "Pod", "Scheduled", "", "assigned", 1, 0),
+            record(
+                "b",
+                "Pod",
+                "BackOff",
+                "spec.containers{web}",
+                "Back-off restarting failed container",
+                1,
+                5,
+            ),
+            record(
+                "b",
+                "Pod",
+                "BackOff",
+                "spec.containers{web}",
+                "Back-off restarting failed container",
+                4,
+                9,
+            ),
+            record(
+                "p",
+                "Pod",
+                "Pulled",
+                "spec.containers{web}",
+                "Successfully pulled image",
+                1,
+                1,
+            ),
+        ];
+        let grouped = items(&records);
+        assert_eq!(grouped.len(), 3);
+        let backoff = grouped
+            .iter()
+            .find(|item| item.reason == "BackOff")
+            .expect("bar");
+        assert_eq!(backoff.count, 4);
+        assert_eq!(backoff.observations.len(), 2);
+        assert!(backoff.warning);
+        assert_eq!(backoff.last_ms - backoff.first_ms, 4 * 60_000);
+
+        let timeline = timeline(&records, 0, 1_900_000_000_000, 1_900_000_000_000);
+        let value: serde_json::Value = serde_json::from_str(&timeline.json).expect("json");
+        assert_eq!(
+            value["lanes"],
+            serde_json::json!(["Scheduling", "Image", "container web"])
+        );
+        assert_eq!(value["items"].as_array().map(Vec::len), Some(3));
+        assert_eq!(value["ticks"].as_array().map(Vec::len), Some(4));
+        assert_eq!(
+            timeline.restarts, 4,
+            "occurrences of the crash-loop back-off"
+        );
+        assert_eq!(timeline.story[0].reason, "Scheduled", "first seen first");
+        assert!(timeline.story.iter().any(|row| row.count == "4"));
+    }
+}
