@@ -180,8 +180,13 @@ fn write_expr(expr: &Expr, f: &mut Formatter<'_>, context: u8) -> fmt::Result {
             write_value(value, f)
         }
         Expr::Wildcard { field, pattern } => {
-            if let Some(field) = field {
-                write!(f, "{}:", field.as_str())?;
+            match field {
+                Some(field) => write!(f, "{}:", field.as_str())?,
+                // `x:y*` or `-y*` alone would read as a field or a negation.
+                None if pattern.contains(':') || pattern.starts_with(['-', '+']) => {
+                    f.write_str("message:")?
+                }
+                None => {}
             }
             f.write_str(pattern)
         }

@@ -84,7 +84,7 @@ fn aggregation() -> impl Strategy<Value = Aggregation> {
     (
         proptest::sample::select(Function::ALL.to_vec()),
         proptest::sample::select(vec!["occurrences", "count", "time", "reason"]),
-        proptest::option::of("a[a-z0-9_]{0,6}"),
+        proptest::option::of("a[a-z0-9_]{0,6}".prop_filter("not a keyword", |alias| alias != "as")),
     )
         .prop_map(|(function, field, alias)| Aggregation {
             function,
@@ -172,12 +172,20 @@ proptest! {
                 "type:", "Warning", "(", ")", "\"", "OR", "AND", "NOT", "-", "*", "?", ":", "[", "]",
                 "{", "}", " TO ", ">", "<=", "now-1h", "count:", "time:", "|", "stats", "sum(",
                 "occurrences", "as", "by", ",", "sort", "head", "timechart", "span=", "5m", " ",
-                "\n", "\\", "é", "0", "99999999999999999999",
+                "\n", "\\", "é", "0", "99999999999999999999", "message:", "x:", "name:",
+                "a*", "-", "+", "/", "dc(", "name", ")", "top", "fields", "dedup", "10",
             ]),
             0..30,
         )
     ) {
         let text: String = parts.concat();
+        if let Ok(query) = parse(&text) {
+            // Whatever parses prints to text that parses back to the same canonical text.
+            let printed = query.to_string();
+            let again = parse(&printed)
+                .map_err(|error| TestCaseError::fail(format!("{text:?} -> {printed:?}: {}", error.pretty())))?;
+            prop_assert_eq!(again.to_string(), printed);
+        }
         if let Err(error) = parse(&text) {
             // The column is always on the text (or just after its end).
             let line = text.split('\n').nth(error.line - 1).unwrap_or_default();
