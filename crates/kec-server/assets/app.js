@@ -136,6 +136,118 @@
 
   function initCharts(root) {
     (root || document).querySelectorAll("[data-histogram]").forEach(initHistogram);
+    (root || document).querySelectorAll("[data-timeline]").forEach(initTimeline);
+    (root || document).querySelectorAll("[data-sparkline]").forEach(initSparkline);
+  }
+
+  function track(el, chart) {
+    const resizer = new ResizeObserver(function () { chart.resize(); });
+    resizer.observe(el);
+    el.kecChart = chart;
+    el.kecResizer = resizer;
+    charts.add(el);
+  }
+
+  /** A 24-bucket Warning sparkline (clusters page). */
+  function initSparkline(el) {
+    if (el.kecChart || typeof window.echarts === "undefined") return;
+    let data;
+    try { data = JSON.parse(el.dataset.sparkline); } catch (error) { return; }
+    const chart = window.echarts.init(el, null, { renderer: "canvas" });
+    chart.setOption({
+      animation: false,
+      aria: { enabled: true },
+      grid: { left: 1, right: 1, top: 2, bottom: 1 },
+      xAxis: { type: "category", show: false, data: data.map(function (_, i) { return i; }) },
+      yAxis: { type: "value", show: false, min: 0 },
+      series: [{ type: "bar", data: data, barCategoryGap: "15%", itemStyle: { color: cssVar("--chart-warning") }, silent: true }],
+    });
+    track(el, chart);
+  }
+
+  /** Swimlanes of one object's Events (lifecycle and node pages). */
+  function timelineOption(data) {
+    const axis = cssVar("--chart-axis");
+    const grid = cssVar("--chart-grid");
+    const warning = cssVar("--chart-warning");
+    const normal = cssVar("--chart-normal");
+    const danger = cssVar("--chart-danger") || "#d55e00";
+    const items = data.items.map(function (item) {
+      return { value: [item[0], item[1], item[2], item[3]], label: item[4], message: item[5] };
+    });
+    function renderBar(params, api) {
+      const lane = api.value(0);
+      const start = api.coord([api.value(1), lane]);
+      const end = api.coord([api.value(2), lane]);
+      const height = api.size([0, 1])[1] * 0.56;
+      const item = items[params.dataIndex];
+      const shape = window.echarts.graphic.clipRectByRect(
+        { x: start[0], y: start[1] - height / 2, width: Math.max(end[0] - start[0], 5), height: height },
+        { x: params.coordSys.x, y: params.coordSys.y, width: params.coordSys.width, height: params.coordSys.height }
+      );
+      if (!shape) return null;
+      return {
+        type: "rect",
+        shape: shape,
+        style: { fill: api.value(3) ? warning : normal, stroke: api.value(3) ? warning : "transparent" },
+        textContent: { style: { text: (api.value(3) ? "▲ " : "") + item.label, fill: cssVar("--text"), fontSize: 11 } },
+        textConfig: { position: "right", distance: 4 },
+      };
+    }
+    return {
+      animation: !reducedMotion.matches,
+      aria: { enabled: true },
+      textStyle: { fontFamily: cssVar("--sans") || "system-ui, sans-serif", fontSize: 11 },
+      grid: { left: 120, right: 24, top: 8, bottom: 48 },
+      tooltip: {
+        formatter: function (p) {
+          if (p.seriesType !== "custom") return p.name || "";
+          const item = items[p.dataIndex];
+          return item.label + "<br>" + formatTime(item.value[1]) + " → " + formatTime(item.value[2]) +
+            "<br>" + String(item.message).replace(/[<>&]/g, "");
+        },
+      },
+      xAxis: {
+        type: "time", min: data.from, max: data.to,
+        axisLabel: { color: axis, hideOverlap: true }, axisLine: { lineStyle: { color: grid } },
+        splitLine: { show: true, lineStyle: { color: grid } },
+      },
+      yAxis: {
+        type: "category", data: data.lanes, inverse: true,
+        axisLabel: { color: axis }, axisTick: { show: false }, axisLine: { lineStyle: { color: grid } },
+        splitLine: { show: true, lineStyle: { color: grid } },
+      },
+      dataZoom: [
+        { type: "inside", xAxisIndex: 0, filterMode: "weakFilter" },
+        { type: "slider", xAxisIndex: 0, filterMode: "weakFilter", height: 16, bottom: 6 },
+      ],
+      series: [
+        {
+          type: "custom", name: "events", renderItem: renderBar, encode: { x: [1, 2], y: 0 }, data: items,
+          markLine: {
+            silent: false, symbol: "none",
+            lineStyle: { color: danger, width: 1.5, type: "solid" },
+            label: { show: false },
+            tooltip: { formatter: function (p) { return p.name + " at " + formatTime(p.value); } },
+            data: data.markers.map(function (m) { return { xAxis: m[0], name: m[1] }; }),
+          },
+        },
+        {
+          type: "scatter", name: "observations", symbol: "rect", symbolSize: [1.5, 14], silent: true,
+          itemStyle: { color: axis, opacity: 0.8 },
+          data: data.ticks.map(function (t) { return [t[1], t[0]]; }),
+        },
+      ],
+    };
+  }
+
+  function initTimeline(el) {
+    if (el.kecChart || typeof window.echarts === "undefined") return;
+    let data;
+    try { data = JSON.parse(el.dataset.timeline); } catch (error) { return; }
+    const chart = window.echarts.init(el, null, { renderer: "canvas" });
+    chart.setOption(timelineOption(data));
+    track(el, chart);
   }
 
   function disposeChartsIn(root) {
@@ -205,11 +317,11 @@
   }
 
   function setRange(from, to) {
-    const form = queryForm();
+    const form = queryForm() || document.querySelector("form.scope");
     if (!form) return;
     form.elements.from.value = from.toISOString().replace(/\.\d{3}Z$/, "Z");
     form.elements.to.value = to.toISOString().replace(/\.\d{3}Z$/, "Z");
-    const preset = document.getElementById("range");
+    const preset = document.getElementById("range") || document.getElementById("scope-range");
     if (preset) preset.value = "custom";
     form.requestSubmit();
   }
@@ -228,6 +340,15 @@
       form.elements.from.value = target.value;
       form.elements.to.value = "";
       submitQuery();
+    } else if (target.matches("[data-autosubmit-form]")) {
+      target.form.requestSubmit();
+    } else if (target.matches("[data-scope-range]")) {
+      if (target.value === "custom") { target.form.elements.from.focus(); return; }
+      target.form.elements.from.value = target.value;
+      target.form.elements.to.value = "";
+      target.form.requestSubmit();
+    } else if (target.id === "tail") {
+      setTail(target.checked);
     } else if (target.id === "live") {
       localStorage.setItem(LIVE_KEY, target.checked ? "on" : "off");
       updateLiveStatus();
@@ -264,6 +385,16 @@
     row.classList.toggle("open", open);
     updateLiveStatus();
   }
+
+  // Alt-click on a value that filters excludes it instead (UI.md: click to filter).
+  document.addEventListener("click", function (event) {
+    if (!event.altKey) return;
+    const link = event.target.closest("[data-exclude]");
+    if (!link) return;
+    event.preventDefault();
+    event.stopPropagation();
+    window.location.assign(link.dataset.exclude);
+  }, true);
 
   document.addEventListener("click", function (event) {
     const copy = event.target.closest("[data-copy]");
@@ -335,8 +466,8 @@
         break;
       }
       case "l": {
-        const live = document.getElementById("live");
-        if (live) { live.click(); }
+        const tail = document.getElementById("tail");
+        if (tail) { tail.click(); }
         break;
       }
       case "-": {
@@ -384,6 +515,60 @@
     },
   };
 
+  // ---------------------------------------------------------------- live tail
+
+  let tailSource = null;
+  let tailUrl = "";
+  let tailNew = 0;
+
+  function tailStatus(text) {
+    const status = document.getElementById("tail-status");
+    if (status) status.textContent = text;
+  }
+
+  function currentTailUrl() {
+    const body = document.querySelector("[data-tail-url]");
+    return body ? body.dataset.tailUrl : "";
+  }
+
+  function onTailEvent(message) {
+    let item;
+    try { item = JSON.parse(message.data); } catch (error) { return; }
+    const tbody = document.querySelector("#results tbody.rows");
+    if (!tbody || !item.html) return;
+    const template = document.createElement("template");
+    template.innerHTML = item.html.trim();
+    const rows = Array.from(template.content.children);
+    rows.forEach(function (row) { row.classList.add("tail-new"); });
+    const first = tbody.firstElementChild;
+    rows.forEach(function (row) { tbody.insertBefore(row, first); });
+    updateTimes(tbody);
+    tailNew += 1;
+    tailStatus(tailNew + " new");
+  }
+
+  function setTail(on) {
+    if (tailSource) { tailSource.close(); tailSource = null; }
+    const toggle = document.getElementById("tail");
+    if (toggle) toggle.checked = on;
+    if (!on) { tailStatus(""); return; }
+    tailUrl = currentTailUrl();
+    if (!tailUrl || typeof window.EventSource === "undefined") { tailStatus("unavailable"); return; }
+    tailNew = 0;
+    tailSource = new EventSource(tailUrl);
+    tailSource.addEventListener("open", function () { tailStatus(tailNew ? tailNew + " new" : "connected"); });
+    tailSource.addEventListener("event", onTailEvent);
+    tailSource.addEventListener("gap", function (message) {
+      tailStatus("fell behind: " + message.data + " events skipped, refresh to see them");
+    });
+    tailSource.addEventListener("error", function () { tailStatus("reconnecting…"); });
+  }
+
+  /** After the results change, a running tail follows their filters. */
+  function refreshTail() {
+    if (tailSource && currentTailUrl() !== tailUrl) setTail(true);
+  }
+
   // ---------------------------------------------------------------- lifecycle
 
   function enhance(root) {
@@ -393,6 +578,7 @@
     initCharts(root);
     updateTimes(root);
     updateLiveStatus();
+    refreshTail();
   }
 
   document.addEventListener("htmx:before:cleanup", function (event) {

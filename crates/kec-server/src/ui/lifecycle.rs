@@ -124,7 +124,7 @@ pub(crate) fn read(
                         .is_some_and(|name| name.starts_with(prefix))
                 })
                 .collect();
-            names.sort_by(|a, b| b.occurrences.cmp(&a.occurrences));
+            names.sort_by_key(|row| std::cmp::Reverse(row.occurrences));
             names.truncate(MAX_MATCHES);
             if let [only] = names.as_slice()
                 && let Some(name) = &only.group

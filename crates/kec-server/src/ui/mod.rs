@@ -862,4 +862,230 @@ mod tests {
             assert!(body.contains(&assets::url(path)), "{path}");
         }
     }
+
+    #[tokio::test]
+    async fn clusters_page_lists_clusters_with_status_and_links() {
+        let (_dir, state) = sample_store();
+        let (status, _, body) = get(&state, "/clusters", &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains(r#"data-cluster="prod""#), "{body}");
+        assert!(body.contains("receiving"), "just ingested");
+        assert!(body.contains(r#"href="/overview?c=prod""#));
+        assert!(body.contains("All clusters"));
+        assert!(body.contains("data-sparkline=\"["));
+        let (_, _, empty) = get(&store_with(Vec::new()).1, "/clusters", &[]).await;
+        assert!(empty.contains("No events yet") && empty.contains("kec demo"));
+    }
+
+    #[tokio::test]
+    async fn overview_counts_and_links_to_details() {
+        let (_dir, state) = sample_store();
+        let (status, _, body) = get(&state, "/overview?c=prod&from=now-6h", &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("Overview of prod"));
+        // 5 Warning occurrences (BackOff ×5) of 7 in all; nothing in the period before.
+        assert!(body.contains("Warning occurrences"), "{body}");
+        assert!(
+            body.contains(r#"<span class="kpi-value num">5</span>"#),
+            "{body}"
+        );
+        assert!(
+            body.contains(r#"<span class="kpi-value num">7</span>"#),
+            "{body}"
+        );
+        assert!(
+            body.contains("new"),
+            "change against an empty previous period"
+        );
+        assert!(
+            body.contains("/events?cluster=prod&#38;category=PodCrash&#38;from=now-6h"),
+            "{body}"
+        );
+        assert!(body.contains("data-histogram="));
+        assert!(
+            body.contains("BackOff") && body.contains("web-1"),
+            "top lists"
+        );
+        let (status, _, body) = get(&state, "/overview?from=soon", &[]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body.contains("is not a time"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn details_facets_count_the_whole_result_and_exclude() {
+        let (_dir, state) = sample_store();
+        let (_, _, body) = get(&state, "/events", &[]).await;
+        assert!(body.contains(r#"data-facet="reason""#), "{body}");
+        assert!(body.contains("/events?reason=%21BackOff"), "exclude links");
+        let (status, _, body) = get(&state, "/events/results?reason=!BackOff", &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(
+            !body
+                .contains(r#"class="chip mono" href="/events?reason=!BackOff&#38;reason=BackOff""#)
+        );
+        assert!(body.contains("Pulling") && body.contains("Scheduled"));
+        assert!(body.contains("2 occurrences in 2 events"), "{body}");
+        assert!(
+            body.contains("/events/export?reason=%21BackOff&#38;format=csv"),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn export_writes_csv_and_ndjson_of_the_result() {
+        let (_dir, state) = sample_store();
+        let (status, headers, body) =
+            get(&state, "/events/export?type=Warning&format=csv", &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+        let lines: Vec<&str> = body.lines().collect();
+        assert_eq!(lines.len(), 2, "{body}");
+        assert!(lines[0].starts_with("last_seen,first_seen,cluster,type,reason"));
+        assert!(
+            lines[1].contains(",Warning,BackOff,PodCrash,Pod,shop,web-1,"),
+            "{body}"
+        );
+        let (_, _, body) = get(&state, "/events/export?format=ndjson", &[]).await;
+        let values: Vec<serde_json::Value> = body
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("json line"))
+            .collect();
+        assert_eq!(values.len(), 3);
+        assert!(
+            values
+                .iter()
+                .any(|value| value["event"]["reason"] == "Pulling")
+        );
+        let (status, _, body) = get(&state, "/events/export?format=xml", &[]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body.contains("csv or ndjson"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn lifecycle_finds_by_prefix_and_draws_lanes() {
+        let (_dir, state) = sample_store();
+        let (status, _, body) = get(&state, "/lifecycle", &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("Pick an object"));
+        assert!(
+            body.contains(r#"href="/lifecycle?name=web-1""#),
+            "most trouble: {body}"
+        );
+        let (status, _, body) = get(&state, "/lifecycle?name=web", &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("data-timeline="), "{body}");
+        assert!(body.contains("shop/web-1"));
+        assert!(body.contains("restarts <strong>5</strong>"), "{body}");
+        let (_, _, body) = get(&state, "/lifecycle?name=zzz", &[]).await;
+        assert!(body.contains("No object named"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn nodes_page_without_node_events_says_so() {
+        let (_dir, state) = sample_store();
+        let (status, _, body) = get(&state, "/nodes", &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("No Node events in this range"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn saved_queries_save_list_open_and_delete() {
+        let (_dir, state) = sample_store();
+        let post = |uri: &str, body: &str| {
+            Request::builder()
+                .method("POST")
+                .uri(uri)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body.to_string()))
+                .expect("request")
+        };
+        let response = routes()
+            .with_state(state.clone())
+            .oneshot(post(
+                "/queries",
+                "name=Back-offs&query=reason%3DBackOff%26bogus%3D1&visualisation=table",
+            ))
+            .await
+            .expect("infallible");
+        assert!(response.status().is_redirection());
+        let location = response.headers()[header::LOCATION]
+            .to_str()
+            .unwrap_or_default()
+            .to_string();
+        let (_, _, list) = get(&state, "/queries", &[]).await;
+        assert!(
+            list.contains("Back-offs") && list.contains("reason=BackOff"),
+            "{list}"
+        );
+        assert!(!list.contains("bogus"), "unknown parameters are not kept");
+        let (status, headers, _) = get(&state, &location, &[]).await;
+        assert!(status.is_redirection());
+        assert_eq!(headers[header::LOCATION], "/events?reason=BackOff");
+        let response = routes()
+            .with_state(state.clone())
+            .oneshot(post(
+                "/queries",
+                "name=Chart&query=type%3DWarning&visualisation=chart",
+            ))
+            .await
+            .expect("infallible");
+        let chart = response.headers()[header::LOCATION]
+            .to_str()
+            .unwrap_or_default()
+            .to_string();
+        let (status, _, body) = get(&state, &chart, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(
+            body.contains("data-histogram=") && body.contains("BackOff"),
+            "{body}"
+        );
+        let response = routes()
+            .with_state(state.clone())
+            .oneshot(post(&format!("{location}/delete"), ""))
+            .await
+            .expect("infallible");
+        assert!(response.status().is_redirection());
+        let (_, _, list) = get(&state, "/queries", &[]).await;
+        assert!(!list.contains("Back-offs"));
+        let (status, _, body) = get(&state, "/queries/999", &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(body.contains("no saved query 999"), "{body}");
+        let response = routes()
+            .with_state(state.clone())
+            .oneshot(post("/queries", "name=&query=type%3DWarning"))
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn ingest_publishes_to_the_tail_with_the_row_html() {
+        let (_dir, state) = sample_store();
+        let mut receiver = state.tail.subscribe();
+        let line = event(
+            "u9",
+            "Pod/web-9",
+            "OOMKilling",
+            "Warning",
+            "Memory cgroup out of memory",
+            1,
+            Some(now_ms()),
+        );
+        let response = crate::app(state.clone())
+            .oneshot(
+                Request::builder()
+                    .method("POST")
+                    .uri("/api/v1/clusters/prod/events")
+                    .body(Body::from(line.to_string()))
+                    .expect("request"),
+            )
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), StatusCode::OK);
+        let record = receiver.try_recv().expect("published");
+        assert_eq!(record.reason, "OOMKilling");
+        let html = tail_row_html(&record);
+        assert!(html.contains(r#"<tr class="ev warning""#), "{html}");
+        assert!(html.contains("web-9"));
+    }
 }

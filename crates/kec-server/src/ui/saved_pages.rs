@@ -225,7 +225,7 @@ pub(crate) async fn open(State(state): State<AppState>, Path(id): Path<i64>) -> 
             let records: u64 = histogram.iter().map(|row| row.records).sum();
             page.totals = view::totals(occurrences, records);
             page.histogram = Some(HistogramView::new(&histogram, range, bucket_ms));
-            reasons.sort_by(|a, b| b.occurrences.cmp(&a.occurrences));
+            reasons.sort_by_key(|row| std::cmp::Reverse(row.occurrences));
             let largest = reasons
                 .first()
                 .map(|row| row.occurrences)
