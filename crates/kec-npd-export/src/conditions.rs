@@ -6,7 +6,8 @@
 //!   its monitor says otherwise. A log monitor ([`ConditionSemantics::Latched`]) says otherwise
 //!   only when it reports that condition different from its default (its first report); a
 //!   plugin or stats monitor ([`ConditionSemantics::Evaluated`]) says otherwise with its first
-//!   report after the default one, because every report is a fresh check.
+//!   report after the default one, because every report is a fresh check. The same holds
+//!   when a log monitor restarts inside the agent and reports its default again.
 //! - **Log-based conditions may clear (NPD #215, #673).** With a quiet period, a latched
 //!   condition that nothing re-affirmed for that long goes back to its default (`False`, the
 //!   default reason and message). A report affirms a `True` condition when it changed it, or
@@ -172,6 +173,21 @@ impl ConditionBook {
             if affirmed {
                 entry.last_affirmed = now;
             }
+            // A log monitor never clears a condition itself: its default coming back after
+            // `True` is a restarted monitor, which must not heal the node either.
+            let restarted = semantics == ConditionSemantics::Latched
+                && entry.monitor.status == ConditionStatus::True
+                && reported.status != ConditionStatus::True
+                && same_content(reported, &entry.initial);
+            if restarted {
+                let kept = entry.effective().clone();
+                entry.hold = Some(Hold {
+                    reason: HoldReason::FromNode,
+                    condition: kept,
+                });
+                entry.monitor = reported.clone();
+                continue;
+            }
             entry.hold = match entry.hold.take() {
                 Some(hold) if hold.reason == HoldReason::FromNode && spoken => None,
                 Some(hold) if hold.reason == HoldReason::QuietCleared && affirmed => Some(Hold {
@@ -309,6 +325,41 @@ mod tests {
             9,
         );
         assert_eq!(book.conditions(), [on_node]);
+        let mut other = deadlock();
+        other.reason = "AUFSUmountHung".into();
+        book.apply(
+            &status(vec![other.clone()], 1),
+            ConditionSemantics::Latched,
+            now,
+            9,
+        );
+        assert_eq!(book.conditions(), [other]);
+    }
+
+    #[test]
+    fn a_restarted_log_monitor_does_not_clear_its_conditions() {
+        let now = Instant::now();
+        let mut book = ConditionBook::new(None);
+        book.apply(
+            &status(vec![default_kernel()], 0),
+            ConditionSemantics::Latched,
+            now,
+            9,
+        );
+        book.apply(
+            &status(vec![deadlock()], 1),
+            ConditionSemantics::Latched,
+            now,
+            9,
+        );
+        // The monitor restarts and sends its initial status again.
+        book.apply(
+            &status(vec![default_kernel()], 0),
+            ConditionSemantics::Latched,
+            now,
+            9,
+        );
+        assert_eq!(book.conditions(), std::slice::from_ref(&deadlock()));
         let mut other = deadlock();
         other.reason = "AUFSUmountHung".into();
         book.apply(

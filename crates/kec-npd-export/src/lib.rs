@@ -3,6 +3,7 @@
 //!
 //! Modules:
 //! - [`daemon`]: [`ProblemDaemon`], merges every monitor's reports and feeds the exporters.
+//! - [`supervisor`]: loads every monitor (all problems at once) and restarts one that stops.
 //! - [`conditions`]: [`ConditionBook`], the published conditions (NPD #304 and quiet-period clearing).
 //! - [`k8s`]: the Kubernetes exporter (node status PATCH, Events), [`K8sExporter`].
 //! - [`correlator`]: client-go's Event aggregation, dedup and spam filter.
@@ -22,6 +23,7 @@ pub mod error;
 pub mod http;
 pub mod k8s;
 pub mod metrics;
+pub mod supervisor;
 pub mod time;
 
 pub use api::NodeApi;

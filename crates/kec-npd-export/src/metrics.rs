@@ -118,49 +118,49 @@ impl NpdMetrics {
         let problem_counter = Family::<ReasonLabels, Gauge<u64, AtomicU64>>::default();
         registry.register(
             PROBLEM_COUNTER,
-            "Number of times a specific type of problem have occurred.",
+            "Number of times a specific type of problem have occurred",
             problem_counter.clone(),
         );
         let problem_gauge = Family::<TypeReasonLabels, Gauge>::default();
         registry.register(
             PROBLEM_GAUGE,
-            "Whether a specific type of problem is affecting the node or not.",
+            "Whether a specific type of problem is affecting the node or not",
             problem_gauge.clone(),
         );
         let node_status_patches = Counter::default();
         registry.register(
             NODE_STATUS_PATCHES,
-            "Node status patches the API server accepted.",
+            "Node status patches the API server accepted",
             node_status_patches.clone(),
         );
         let node_status_patch_failures = Counter::default();
         registry.register(
             NODE_STATUS_PATCH_FAILURES,
-            "Node status patches that failed (retried later).",
+            "Node status patches that failed (retried later)",
             node_status_patch_failures.clone(),
         );
         let events_written = Family::<ActionLabels, Counter>::default();
         registry.register(
             EVENTS_WRITTEN,
-            "Events written to the API server, by action.",
+            "Events written to the API server, by action",
             events_written.clone(),
         );
         let events_dropped = Family::<CauseLabels, Counter>::default();
         registry.register(
             EVENTS_DROPPED,
-            "Event writes given up, by cause.",
+            "Event writes given up, by cause",
             events_dropped.clone(),
         );
         let monitor_restarts = Family::<SourceLabels, Counter>::default();
         registry.register(
             MONITOR_RESTARTS,
-            "Monitor restarts, by source.",
+            "Monitor restarts, by source",
             monitor_restarts.clone(),
         );
         let status_reports = Family::<SourceLabels, Counter>::default();
         registry.register(
             STATUS_REPORTS,
-            "Status reports received from monitors, by source.",
+            "Status reports received from monitors, by source",
             status_reports.clone(),
         );
         NpdMetrics {

@@ -3,11 +3,13 @@
 //! - `kec server`: the center (ingest API, store, search API, web UI, metrics).
 //! - `kec demo`: the center plus a simulated cluster feeding it through the real ingest API.
 //! - `kec eventer`: watches a cluster's Events and delivers them to the center and other sinks.
+//! - `kec npd`: node problem detector (NPD's configs and flags), reports to the API server.
 //! - `kec bench store`: the storage benchmark (ingest rate, bytes per event, query latencies).
 
 mod bench;
 mod demo;
 mod eventer;
+mod npd;
 
 /// mimalloc: the store's write path allocates and frees many small strings per event; glibc's
 /// allocator spent about a third of the benchmark's CPU there (docs/BENCHMARKS.md).
@@ -43,6 +45,9 @@ enum Command {
     /// Watch a cluster's Events and deliver every occurrence to the kec center and other sinks
     /// (kube-eventer-compatible flags).
     Eventer(eventer::EventerArgs),
+    /// Detect node problems from node-problem-detector's configs and report them as node
+    /// conditions, Events and metrics (node-problem-detector-compatible flags).
+    Npd(npd::NpdArgs),
     /// Benchmarks (results go to stdout; see docs/BENCHMARKS.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -85,6 +90,7 @@ fn main() -> std::process::ExitCode {
             Command::Server(args) => run_server(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Eventer(args) => eventer::run(args).await,
+            Command::Npd(args) => npd::run(args).await,
             Command::Bench(command) => bench::run(command).await,
         }
     });
