@@ -62,3 +62,32 @@ pub fn bench_lines(
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_lines_and_rule_matches() {
+        let value = serde_json::json!({
+            "plugin": "kmsg", "source": "k",
+            "conditions": [{"type": "KernelDeadlock", "reason": "KernelHasNoDeadlock", "message": "ok"}],
+            "rules": [
+                {"type": "temporary", "reason": "TaskHung", "pattern": "task [\\S ]+:\\w+ blocked for more than \\w+ seconds\\."},
+                {"type": "permanent", "condition": "KernelDeadlock", "reason": "DockerHung", "pattern": "task docker:\\w+ blocked for more than \\w+ seconds\\."}
+            ]
+        });
+        let config = SystemLogConfig::from_value(std::path::Path::new("k.json"), &value)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let lines = vec![
+            "INFO: task docker:1 blocked for more than 120 seconds.".to_string(),
+            "nothing to see".to_string(),
+        ];
+        let report = bench_lines(&config, &lines, 6).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(report.lines, 6);
+        // Three hung-task lines, each matching both rules.
+        assert_eq!(report.statuses, 6);
+        assert!(report.lines_per_second > 0.0);
+        assert!(bench_lines(&config, &[], 1).is_err());
+    }
+}
