@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::leader::LeaderElectionConfig;
 use crate::pipeline::Eventer;
 use crate::routing::RouteConfig;
 use crate::sinks::SinkConfig;
@@ -36,6 +37,9 @@ pub struct EventerConfig {
     /// (what is left stays in the spool for the next start).
     #[serde(default = "default_flush_timeout_ms")]
     pub flush_timeout_ms: u64,
+    /// High availability: only the holder of a Lease runs the sources (see [`crate::leader`]).
+    #[serde(default)]
+    pub leader_election: LeaderElectionConfig,
 }
 
 /// Names sinks by kind: the first of a kind is `<kind>`, the next `<kind>-2`, ...
@@ -86,6 +90,7 @@ impl EventerConfig {
             state_dir: default_state_dir(),
             channel_capacity: default_channel_capacity(),
             flush_timeout_ms: default_flush_timeout_ms(),
+            leader_election: LeaderElectionConfig::default(),
         }
     }
 
@@ -118,7 +123,17 @@ impl EventerConfig {
         if self.channel_capacity == 0 {
             problems.push("channel_capacity must be at least 1".to_string());
         }
+        problems.extend(self.leader_election.problems("leader_election"));
         problems
+    }
+
+    /// Reads a YAML configuration (see docs/EVENTER.md) and checks it; the error lists every
+    /// problem, or says where the YAML cannot be read.
+    pub fn from_yaml(text: &str) -> Result<EventerConfig> {
+        let config: EventerConfig = serde_saphyr::from_str(text)
+            .map_err(|error| Error::InvalidConfig(vec![error.to_string()]))?;
+        config.validate()?;
+        Ok(config)
     }
 
     /// Checks the whole configuration; the error lists every problem.
@@ -180,6 +195,46 @@ mod tests {
         assert_eq!(
             empty.problems(),
             vec!["at least one sink is needed".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_yaml_config_with_a_route_tree_reads_and_checks() {
+        let config = EventerConfig::from_yaml(
+            r#"
+source:
+  namespaces: [prod, stage]
+  connection: {type: in_cluster}
+sinks:
+  center: {type: center, endpoint: "https://kec.example", cluster: prod}
+  out: {type: stdout}
+route:
+  drop:
+    - {type: Normal, reason: "/^(Pulled|Created|Started)$/"}
+  sinks: [center]
+  routes:
+    - match: [{type: Warning, namespace: prod}]
+      sinks: [out]
+"#,
+        )
+        .unwrap();
+        assert_eq!(config.sinks.len(), 2);
+        let route = config.route.as_ref().unwrap();
+        assert_eq!(route.drop.len(), 1);
+        assert_eq!(route.routes[0].sinks, vec!["out"]);
+
+        let error = EventerConfig::from_yaml(
+            "sinks:\n  a: {type: stdout}\nroute: {sinks: [b], routes: [{match: [{reason: '/(/'}]}]}\n",
+        )
+        .unwrap_err();
+        let Error::InvalidConfig(problems) = error else {
+            panic!("{error:?}")
+        };
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        let unreadable = EventerConfig::from_yaml("sinks: {a: {type: stdout, colour: red}}");
+        assert!(
+            matches!(&unreadable, Err(Error::InvalidConfig(problems)) if problems[0].contains("colour")),
+            "{unreadable:?}"
         );
     }
 

@@ -29,7 +29,12 @@ pub struct SinkUri {
 
 impl SinkUri {
     pub fn parse(text: &str) -> SinkUri {
-        let (kind, rest) = text.split_once(':').unwrap_or((text, ""));
+        // `stdout?level=Warning` has no `:`: the kind ends at whichever comes first.
+        let kind_end = text.find([':', '?']).unwrap_or(text.len());
+        let kind = &text[..kind_end];
+        let rest = text[kind_end..]
+            .strip_prefix(':')
+            .unwrap_or(&text[kind_end..]);
         let (target, query) = rest.split_once('?').unwrap_or((rest, ""));
         let params = reqwest::Url::parse(&format!("http://query.invalid/?{query}"))
             .map(|url| {
@@ -170,7 +175,36 @@ pub struct FlagSink {
 pub fn parse_sink_flag(text: &str) -> Result<FlagSink, Vec<String>> {
     let uri = SinkUri::parse(text);
     let mut problems = Vec::new();
+    // Each kind's own default `level` (kube-eventer's chat sinks: Warning).
+    let mut default_level = Level::Normal;
     let sink = match uri.kind.as_str() {
+        kind @ ("dingtalk" | "wechat") => {
+            let parsed = if kind == "dingtalk" {
+                crate::sinks::dingtalk::from_kube_eventer(&uri)
+            } else {
+                crate::sinks::wechat::from_kube_eventer(&uri)
+            };
+            match parsed {
+                Ok((sink, level)) => {
+                    default_level = level;
+                    Some(sink)
+                }
+                Err(found) => {
+                    problems.extend(found);
+                    None
+                }
+            }
+        }
+        "webhook" => match crate::sinks::webhook::from_kube_eventer(&uri) {
+            Ok((sink, level)) => {
+                default_level = level;
+                Some(sink)
+            }
+            Err(found) => {
+                problems.extend(found);
+                None
+            }
+        },
         "kec" => center_from_uri(&uri, &mut problems),
         "stdout" => {
             problems.extend(uri.unknown_params(&[]));
@@ -179,6 +213,21 @@ pub fn parse_sink_flag(text: &str) -> Result<FlagSink, Vec<String>> {
             }
             Some(SinkConfig::Stdout(StdoutSinkConfig::default()))
         }
+        // Both take every Event by default (Level::Normal, as below).
+        "sls" => match crate::sinks::sls::from_kube_eventer(&uri) {
+            Ok((sink, _level)) => Some(sink),
+            Err(found) => {
+                problems.extend(found);
+                None
+            }
+        },
+        "eventbridge" => match crate::sinks::eventbridge::from_kube_eventer(&uri) {
+            Ok((sink, _level)) => Some(sink),
+            Err(found) => {
+                problems.extend(found);
+                None
+            }
+        },
         other => {
             problems.push(format!(
                 "--sink {other:?}: unknown sink kind (known: {})",
@@ -188,7 +237,7 @@ pub fn parse_sink_flag(text: &str) -> Result<FlagSink, Vec<String>> {
         }
     };
     // kube-eventer's sinks default to Warning; kec's own (center, stdout) take everything.
-    let rule = filter_rule(&uri, Level::Normal, &mut problems);
+    let rule = filter_rule(&uri, default_level, &mut problems);
     match sink {
         Some(sink) if problems.is_empty() => Ok(FlagSink { sink, rule }),
         _ => Err(problems),
@@ -213,12 +262,21 @@ pub fn sinks_and_route(flags: Vec<FlagSink>) -> (BTreeMap<String, SinkConfig>, R
 }
 
 /// The kinds `--sink` knows.
-pub const SINK_KINDS: &[&str] = &["kec", "stdout"];
+pub const SINK_KINDS: &[&str] = &[
+    "kec",
+    "stdout",
+    "sls",
+    "eventbridge",
+    "dingtalk",
+    "wechat",
+    "webhook",
+];
 
 fn center_from_uri(uri: &SinkUri, problems: &mut Vec<String>) -> Option<SinkConfig> {
-    problems.extend(uri.unknown_params(&["cluster", "gzip"]));
+    problems.extend(uri.unknown_params(&["cluster", "gzip", "token_file"]));
     let mut config = CenterSinkConfig::new(&uri.target, "");
     config.gzip = uri.param_bool("gzip", false, problems);
+    config.token_file = uri.param("token_file").map(std::path::PathBuf::from);
     match uri.param("cluster") {
         Some(cluster) => config.cluster = cluster.to_string(),
         None => {

@@ -10,13 +10,19 @@
 //!   loop with its relist rules (any ERROR frame, empty 200, 410).
 //! - [`sinks`]: [`SinkConfig`], the one enum of sink kinds: [`sinks::center`] (kec center, disk
 //!   spool) and [`sinks::stdout`] (JSON lines).
+//! - [`gotemplate`]: Go text/template bodies over a core/v1 Event, rendered as kube-eventer
+//!   renders them (the `webhook` sink).
 //! - [`spool`]: the durable, ordered on-disk queue of NDJSON batches used by the center sink.
 //! - [`state`]: the small state file and why it holds so little.
 //! - [`retry`]: exponential backoff with jitter and `Retry-After` handling, shared by all.
 //! - [`pipeline`]: [`Eventer`], the running thing: tasks, fan-out, ordered shutdown, stats.
+//! - [`leader`]: [`LeaderElectionConfig`], Lease leader election (client-go semantics): only
+//!   the leader runs the sources.
 
 pub mod config;
+pub mod gotemplate;
 pub mod kube_eventer;
+pub mod leader;
 pub mod metrics;
 pub mod pipeline;
 pub mod ratelimit;
@@ -26,16 +32,18 @@ pub mod sinks;
 pub mod source;
 pub mod spool;
 pub mod state;
+pub mod telemetry;
 
 use std::path::PathBuf;
 
 pub use config::EventerConfig;
+pub use leader::LeaderElectionConfig;
 pub use pipeline::{Eventer, EventerStats};
 pub use retry::BackoffConfig;
 pub use sinks::SinkConfig;
 pub use sinks::center::CenterSinkConfig;
 pub use sinks::stdout::StdoutSinkConfig;
-pub use source::{KubeConnection, KubernetesSourceConfig};
+pub use source::{EventsApi, KubeConnection, KubernetesSourceConfig};
 
 /// Errors of the eventer.
 #[derive(Debug, thiserror::Error)]

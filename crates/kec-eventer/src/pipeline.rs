@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Event;
 use kec_model::EventRecord;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -21,9 +20,10 @@ use crate::metrics::SinkStats;
 use crate::routing::{Context, Route, RouteConfig};
 use crate::sinks::SinkConfig;
 use crate::sinks::http::{self, HttpSink, QueueSender};
-use crate::source::SourceLoop;
+use crate::source::Sources;
 use crate::spool::Spool;
 use crate::state::{EventerState, STATE_FILE_NAME, SpoolIdentity};
+use crate::telemetry::{ReasonCounters, Telemetry};
 
 /// The cluster name records carry inside the eventer (sinks carry their own).
 const INTERNAL_CLUSTER: &str = "eventer";
@@ -57,6 +57,14 @@ pub struct EventerStats {
     pub batches_rejected: AtomicU64,
     /// Lines of acknowledged batches that the center refused.
     pub lines_rejected_by_center: AtomicU64,
+    /// kube-eventer's per-reason counters.
+    pub reasons: ReasonCounters,
+    /// 1 while this replica runs the sources (always, without leader election), else 0.
+    pub leader: AtomicU64,
+    /// Times this replica acquired the leader Lease.
+    pub leader_acquisitions: AtomicU64,
+    /// Times this replica lost the leader Lease (not counting releases on shutdown).
+    pub leader_losses: AtomicU64,
 }
 
 impl EventerStats {
@@ -79,6 +87,8 @@ pub struct Eventer {
     /// Center senders: end when their spool is empty and their batcher is done.
     sender_tasks: Vec<JoinHandle<()>>,
     spools: Vec<Arc<Spool>>,
+    /// (sink name, spool) for telemetry.
+    named_spools: Vec<(String, Arc<Spool>)>,
     flush_timeout: Duration,
     /// Cancelled when a sink stops on its own: the eventer can no longer deliver everything.
     failed: CancellationToken,
@@ -96,6 +106,8 @@ impl std::fmt::Debug for Eventer {
 impl Eventer {
     /// Starts everything (the config must be valid: see [`EventerConfig::validate`]).
     pub(crate) async fn start(config: EventerConfig, client: kube::Client) -> Result<Eventer> {
+        // Webhook bodies kept in ConfigMaps are read once, before anything runs.
+        let config = crate::sinks::webhook::load_body_templates(config, &client).await?;
         let stats = Arc::new(EventerStats::default());
         let source_cancel = CancellationToken::new();
         let sink_cancel = CancellationToken::new();
@@ -122,6 +134,7 @@ impl Eventer {
         let mut draining_tasks = Vec::new();
         let mut sender_tasks = Vec::new();
         let mut spools = Vec::new();
+        let mut named_spools = Vec::new();
         for (name, sink) in &config.sinks {
             let stats_of_sink = Arc::new(SinkStats::new(name, sink.kind()));
             sink_stats.push(stats_of_sink.clone());
@@ -155,14 +168,26 @@ impl Eventer {
                             path: state_path.clone(),
                             reason,
                         })?;
-                    let tasks =
-                        center.start(spool.clone(), sink_rx, stats.clone(), sink_cancel.clone())?;
+                    let tasks = center.start(
+                        spool.clone(),
+                        sink_rx,
+                        stats.clone(),
+                        stats_of_sink.clone(),
+                        sink_cancel.clone(),
+                    )?;
                     draining_tasks.push(tasks.batcher);
                     sender_tasks.push(tasks.sender);
+                    named_spools.push((name.clone(), spool.clone()));
                     spools.push(spool);
                 }
                 SinkConfig::Stdout(stdout) => {
                     draining_tasks.push(tokio::spawn(stdout.clone().run(sink_rx, stats.clone())));
+                }
+                SinkConfig::File(file) => {
+                    let (file, stats) = (file.clone(), stats.clone());
+                    draining_tasks.push(tokio::task::spawn_blocking(move || {
+                        file.run(sink_rx, stats)
+                    }));
                 }
                 #[allow(unreachable_patterns)]
                 _ => {}
@@ -186,30 +211,15 @@ impl Eventer {
             }
         });
 
-        let scopes: Vec<Option<String>> = if config.source.namespaces.is_empty() {
-            vec![None]
-        } else {
-            config.source.namespaces.iter().cloned().map(Some).collect()
+        let sources = Sources {
+            config: config.source.clone(),
+            client,
+            cluster: INTERNAL_CLUSTER.to_string(),
+            events_tx,
+            stats: stats.clone(),
         };
-        let source_tasks = scopes
-            .into_iter()
-            .map(|namespace| {
-                let api = match &namespace {
-                    Some(namespace) => kube::Api::<Event>::namespaced(client.clone(), namespace),
-                    None => kube::Api::<Event>::all(client.clone()),
-                };
-                let source = SourceLoop {
-                    api,
-                    scope: namespace.unwrap_or_else(|| "*".to_string()),
-                    config: config.source.clone(),
-                    cluster: INTERNAL_CLUSTER.to_string(),
-                    events_tx: events_tx.clone(),
-                    stats: stats.clone(),
-                    cancel: source_cancel.clone(),
-                };
-                tokio::spawn(source.run())
-            })
-            .collect();
+        let source_tasks =
+            crate::leader::spawn_sources(sources, &config.leader_election, &source_cancel);
 
         Ok(Eventer {
             stats,
@@ -221,6 +231,7 @@ impl Eventer {
             draining_tasks,
             sender_tasks,
             spools,
+            named_spools,
             flush_timeout: Duration::from_millis(config.flush_timeout_ms),
             failed,
         })
@@ -235,6 +246,15 @@ impl Eventer {
 
     pub fn stats(&self) -> Arc<EventerStats> {
         self.stats.clone()
+    }
+
+    /// What `/metrics` shows (see [`crate::telemetry`]).
+    pub fn telemetry(&self) -> Telemetry {
+        Telemetry {
+            stats: self.stats.clone(),
+            sinks: self.sink_stats.clone(),
+            spools: self.named_spools.clone(),
+        }
     }
 
     /// Each sink's counters, in the order of their names.
@@ -320,6 +340,7 @@ impl FanOut {
         let mut targets = vec![false; self.outputs.len()];
         let context = Context::default();
         while let Some(record) = events_rx.recv().await {
+            self.stats.reasons.count(&record);
             targets.fill(false);
             self.route.route(&record, &context, &mut targets);
             if !targets.contains(&true) {

@@ -18,13 +18,24 @@ pub struct EventerArgs {
     /// `kubernetes:<url>` uses the in-cluster service account against <url>;
     /// `kubernetes:<url>?inClusterConfig=false` uses the kubeconfig's credentials against <url>
     /// if a kubeconfig is given or found, else no credentials (e.g. `kubectl proxy`).
-    #[arg(long, default_value = "kubernetes:")]
+    #[arg(long, default_value = "kubernetes:", conflicts_with = "config")]
     source: String,
     /// Where Events go; repeat for several sinks. `kec:<center-url>?cluster=<name>[&gzip=true]`
     /// pushes to a kec center (plain http, with a disk spool under --state-dir); `stdout`
     /// writes one JSON line per Event.
-    #[arg(long = "sink", value_name = "SINK")]
+    #[arg(long = "sink", value_name = "SINK", conflicts_with = "config")]
     sinks: Vec<String>,
+    /// A YAML configuration file instead of --source/--sink: named sinks of every kind, a
+    /// route tree with match and drop rules (see docs/EVENTER.md). --state-dir still applies
+    /// when the file does not set state_dir.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address of /healthz and /metrics (kube-eventer's flag).
+    #[arg(long, default_value = "0.0.0.0")]
+    healthz_ip: std::net::IpAddr,
+    /// Port of /healthz and /metrics (kube-eventer's flag); 0 turns the server off.
+    #[arg(long, default_value_t = 8084)]
+    healthz_port: u16,
     /// Accepted for kube-eventer compatibility and ignored: Events are delivered as they come.
     #[arg(long, value_name = "DURATION")]
     frequency: Option<String>,
@@ -170,10 +181,35 @@ pub fn config_from_args(args: &EventerArgs) -> Result<EventerConfig, Vec<String>
     }
 }
 
+/// The configuration of `--config`, or every problem with it.
+fn config_from_file(path: &std::path::Path, args: &EventerArgs) -> anyhow::Result<EventerConfig> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        anyhow::anyhow!(
+            "cannot read the configuration file {}: {error}",
+            path.display()
+        )
+    })?;
+    let mut config = EventerConfig::from_yaml(&text).map_err(|error| match error {
+        kec_eventer::Error::InvalidConfig(problems) => anyhow::anyhow!(
+            "invalid configuration file {}:\n  - {}",
+            path.display(),
+            problems.join("\n  - ")
+        ),
+        other => anyhow::anyhow!(other),
+    })?;
+    if !text.lines().any(|line| line.starts_with("state_dir:")) {
+        config.state_dir = args.state_dir.clone();
+    }
+    Ok(config)
+}
+
 pub async fn run(args: EventerArgs) -> anyhow::Result<()> {
-    let config = match config_from_args(&args) {
-        Ok(config) => config,
-        Err(problems) => bail!("invalid eventer flags:\n  - {}", problems.join("\n  - ")),
+    let config = match &args.config {
+        Some(path) => config_from_file(path, &args)?,
+        None => match config_from_args(&args) {
+            Ok(config) => config,
+            Err(problems) => bail!("invalid eventer flags:\n  - {}", problems.join("\n  - ")),
+        },
     };
     if args.frequency.is_some() {
         tracing::info!("--frequency is accepted for compatibility and ignored");
@@ -184,13 +220,30 @@ pub async fn run(args: EventerArgs) -> anyhow::Result<()> {
         .iter()
         .map(|(name, sink)| format!("{name}: {}", sink.describe()))
         .collect();
+    let state_dir = config.state_dir.clone();
     let eventer = config.build().await?;
-    tracing::info!(?sinks, state_dir = %args.state_dir.display(), "kec eventer running");
+    tracing::info!(?sinks, state_dir = %state_dir.display(), "kec eventer running");
+    let telemetry_stop = tokio_util::sync::CancellationToken::new();
+    if args.healthz_port != 0 {
+        let address = std::net::SocketAddr::new(args.healthz_ip, args.healthz_port);
+        let telemetry = eventer.telemetry();
+        let stop = telemetry_stop.clone();
+        tokio::spawn(async move {
+            let served = kec_eventer::telemetry::serve(address, telemetry, stop, |bound| {
+                tracing::info!(address = %bound, "/metrics and /healthz listening");
+            })
+            .await;
+            if let Err(error) = served {
+                tracing::error!(%address, %error, "cannot serve /metrics and /healthz (see --healthz-ip, --healthz-port)");
+            }
+        });
+    }
     let sink_failed = tokio::select! {
         () = shutdown.cancelled() => false,
         () = eventer.failed() => true,
     };
     eventer.shutdown().await;
+    telemetry_stop.cancel();
     if sink_failed {
         bail!(
             "a sink stopped (see the log above), so not every event could be delivered; \

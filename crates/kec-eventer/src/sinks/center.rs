@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
+use crate::metrics::SinkStats;
 use crate::pipeline::EventerStats;
 use crate::retry::{Backoff, BackoffConfig, parse_retry_after};
 use crate::spool::{Spool, SpoolEntry};
@@ -33,7 +34,7 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CenterSinkConfig {
-    /// Base URL of the center, e.g. `http://kec.example:8080` (plain HTTP in this version).
+    /// Base URL of the center, e.g. `https://kec.example` or `http://kec-center:8080`.
     pub endpoint: String,
     /// Cluster name the events are stored under (a DNS-1123 label).
     pub cluster: String,
@@ -58,7 +59,15 @@ pub struct CenterSinkConfig {
     /// Backoff between delivery attempts of one batch.
     #[serde(default)]
     pub backoff: BackoffConfig,
+    /// A file holding the cluster's ingest token (e.g. the mounted `token` key of the
+    /// eventer's Secret). Without it the token comes from the `KEC_CENTER_TOKEN` environment
+    /// variable, if set; without either, requests carry no token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<std::path::PathBuf>,
 }
+
+/// The environment variable a center sink reads its token from when no `token_file` is set.
+pub const TOKEN_ENV: &str = "KEC_CENTER_TOKEN";
 
 fn default_batch_max_events() -> usize {
     1_000
@@ -89,25 +98,40 @@ impl CenterSinkConfig {
             request_timeout_ms: default_request_timeout_ms(),
             spool_max_bytes: default_spool_max_bytes(),
             backoff: BackoffConfig::default(),
+            token_file: None,
         }
+    }
+
+    /// The ingest token: `token_file`'s content (trimmed), else `KEC_CENTER_TOKEN`. The error
+    /// names the file, never the token.
+    pub fn token(&self) -> Result<Option<String>> {
+        let token = match &self.token_file {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|error| {
+                Error::InvalidConfig(vec![format!(
+                    "cannot read the center token file {}: {error}",
+                    path.display()
+                )])
+            })?),
+            None => std::env::var(TOKEN_ENV).ok(),
+        };
+        Ok(token
+            .map(|token| token.trim().to_string())
+            .filter(|token| !token.is_empty()))
     }
 
     /// Every problem with these settings; `field` prefixes each.
     pub fn problems(&self, field: &str) -> Vec<String> {
         let mut problems = Vec::new();
         match reqwest::Url::parse(&self.endpoint) {
-            Ok(url) if url.scheme() == "http" && url.host().is_some() => {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
                 if url.query().is_some() || url.fragment().is_some() {
                     problems.push(format!(
                         "{field}.endpoint must not have a query or fragment"
                     ));
                 }
             }
-            Ok(url) if url.scheme() == "https" => problems.push(format!(
-                "{field}.endpoint: https is not supported by this version of the eventer yet"
-            )),
             _ => problems.push(format!(
-                "{field}.endpoint: {:?} is not an http URL",
+                "{field}.endpoint: {:?} is not an http(s) URL",
                 self.endpoint
             )),
         }
@@ -127,6 +151,14 @@ impl CenterSinkConfig {
             problems.push(format!("{field}.request_timeout_ms must be at least 1"));
         }
         problems.extend(self.backoff.problems(&format!("{field}.backoff")));
+        if let Some(path) = &self.token_file
+            && !path.is_file()
+        {
+            problems.push(format!(
+                "{field}.token_file: {} is not a readable file",
+                path.display()
+            ));
+        }
         problems
     }
 
@@ -150,12 +182,11 @@ impl CenterSinkConfig {
         spool: Arc<Spool>,
         events_rx: mpsc::Receiver<Arc<EventRecord>>,
         stats: Arc<EventerStats>,
+        sink_stats: Arc<SinkStats>,
         cancel: CancellationToken,
     ) -> Result<CenterSinkTasks> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_millis(self.request_timeout_ms))
-            .build()
-            .map_err(Error::HttpClient)?;
+        let client = crate::sinks::http::client(Duration::from_millis(self.request_timeout_ms))?;
+        let token = self.token()?;
         let wake = Arc::new(Notify::new());
         let batcher_done = Arc::new(AtomicBool::new(false));
         let batcher = Batcher {
@@ -170,8 +201,10 @@ impl CenterSinkConfig {
             config: self.clone(),
             url: self.ingest_url(),
             client,
+            token,
             spool,
             stats,
+            sink_stats,
             wake,
             batcher_done,
             cancel,
@@ -309,8 +342,11 @@ struct Sender {
     config: CenterSinkConfig,
     url: String,
     client: reqwest::Client,
+    /// The ingest token, sent as `Authorization: Bearer`.
+    token: Option<String>,
     spool: Arc<Spool>,
     stats: Arc<EventerStats>,
+    sink_stats: Arc<SinkStats>,
     wake: Arc<Notify>,
     batcher_done: Arc<AtomicBool>,
     cancel: CancellationToken,
@@ -390,12 +426,18 @@ impl Sender {
                     self.stats
                         .events_delivered
                         .fetch_add(lines, Ordering::Relaxed);
+                    self.sink_stats.requests.fetch_add(1, Ordering::Relaxed);
+                    self.sink_stats
+                        .delivered
+                        .fetch_add(lines, Ordering::Relaxed);
+                    self.sink_stats.note_delivery(&body);
                     return true;
                 }
                 Outcome::Permanent(reason) => {
                     tracing::error!(seq = entry.seq, %reason, dir = %self.spool.rejected_dir().display(),
                         "the center refused a batch for good; moved to rejected");
                     self.stats.batches_rejected.fetch_add(1, Ordering::Relaxed);
+                    self.sink_stats.dropped.fetch_add(lines, Ordering::Relaxed);
                     if let Err(error) = self.spool.reject(entry, &reason) {
                         tracing::error!(%error, seq = entry.seq, "cannot move a refused batch");
                         return self.pause(Duration::from_secs(1)).await;
@@ -404,6 +446,7 @@ impl Sender {
                 }
                 Outcome::Retry { after, reason } => {
                     self.stats.delivery_retries.fetch_add(1, Ordering::Relaxed);
+                    self.sink_stats.retries.fetch_add(1, Ordering::Relaxed);
                     let delay = after.unwrap_or_else(|| backoff.next_delay());
                     tracing::warn!(seq = entry.seq, %reason, ?delay, "batch not delivered; retrying");
                     if !self.pause(delay).await {
@@ -419,6 +462,9 @@ impl Sender {
             .client
             .post(&self.url)
             .header(reqwest::header::CONTENT_TYPE, "application/x-ndjson");
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
         if self.config.gzip {
             let mut encoder =
                 flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());

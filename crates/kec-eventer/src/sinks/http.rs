@@ -255,6 +255,7 @@ impl HttpSink {
                 Verdict::Delivered => {
                     self.stats.delivered.fetch_add(count, Ordering::Relaxed);
                     self.stats.requests.fetch_add(1, Ordering::Relaxed);
+                    self.stats.note_records(batch);
                     return true;
                 }
                 Verdict::Reject(reason) => {
