@@ -1,5 +1,11 @@
-//! The Kubernetes source: LIST then WATCH core/v1 Events, per namespace or cluster-wide, with
-//! the relist rules that make "every occurrence the API server holds is delivered once" true.
+//! The Kubernetes source: LIST then WATCH Events, per namespace or cluster-wide, with the
+//! relist rules that make "every occurrence the API server holds is delivered once" true.
+//!
+//! The source reads core/v1 Events (`/api/v1/events`, what kube-eventer reads) or, when
+//! [`KubernetesSourceConfig::api`] says so, events.k8s.io/v1 Events
+//! (`/apis/events.k8s.io/v1/events`). Both are views of the same stored objects (same names,
+//! uids and resourceVersions); the loop below is generic over the two types and kec_model reads
+//! either shape (`count` or `series.count` / `deprecatedCount`).
 //!
 //! kube-rs's `watcher` re-watches from the same resourceVersion after a non-410 error and
 //! after a watch that ends with nothing; for Events both loop forever (a real API server
@@ -26,9 +32,11 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use k8s_openapi::api::core::v1::Event;
+use futures_util::future::BoxFuture;
+use k8s_openapi::NamespaceResourceScope;
 use kec_model::{EventRecord, ParsedLine};
 use kube::api::{ListParams, WatchEvent, WatchParams};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -63,12 +71,58 @@ pub enum KubeConnection {
     Url { server_url: String },
 }
 
-/// The watch of core/v1 Events.
+/// Which Event API the source lists and watches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventsApi {
+    /// core/v1 Events (`/api/v1/events`), as kube-eventer reads them.
+    #[default]
+    CoreV1,
+    /// events.k8s.io/v1 Events (`/apis/events.k8s.io/v1/events`): the same objects in the
+    /// newer shape (`regarding`, `note`, `series`, `deprecatedCount`, ...). Needs `list` and
+    /// `watch` on `events.events.k8s.io` instead of `events`.
+    EventsV1,
+}
+
+impl EventsApi {
+    /// How the API is written on the command line: `core/v1` or `events.k8s.io/v1`.
+    pub fn as_flag(self) -> &'static str {
+        match self {
+            EventsApi::CoreV1 => "core/v1",
+            EventsApi::EventsV1 => "events.k8s.io/v1",
+        }
+    }
+}
+
+impl std::fmt::Display for EventsApi {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_flag())
+    }
+}
+
+impl std::str::FromStr for EventsApi {
+    type Err = String;
+
+    /// `core/v1` (or `v1`, `core_v1`) and `events.k8s.io/v1` (or `events_v1`).
+    fn from_str(text: &str) -> std::result::Result<EventsApi, String> {
+        match text {
+            "core/v1" | "v1" | "core_v1" => Ok(EventsApi::CoreV1),
+            "events.k8s.io/v1" | "events_v1" => Ok(EventsApi::EventsV1),
+            other => Err(format!(
+                "{other:?} is not an Event API (core/v1 or events.k8s.io/v1)"
+            )),
+        }
+    }
+}
+
+/// The watch of Events.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KubernetesSourceConfig {
     /// How to reach the API server.
     pub connection: KubeConnection,
+    /// Which Event API to read: `core_v1` (default) or `events_v1`.
+    pub api: EventsApi,
     /// Namespaces to watch; empty watches all namespaces with one cluster-wide watch.
     pub namespaces: Vec<String>,
     /// Server-side timeout of one watch request (`timeoutSeconds`, 1..=290); the loop then
@@ -86,6 +140,7 @@ impl Default for KubernetesSourceConfig {
     fn default() -> KubernetesSourceConfig {
         KubernetesSourceConfig {
             connection: KubeConnection::Infer,
+            api: EventsApi::CoreV1,
             namespaces: Vec::new(),
             watch_timeout_secs: 290,
             page_size: 500,
@@ -202,8 +257,91 @@ impl KubernetesSourceConfig {
     }
 }
 
+/// An Event type the source can list and watch: core/v1 or events.k8s.io/v1 `Event`.
+pub(crate) trait WatchedEvent:
+    kube::Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    + Clone
+    + std::fmt::Debug
+    + DeserializeOwned
+    + Serialize
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<K> WatchedEvent for K where
+    K: kube::Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + DeserializeOwned
+        + Serialize
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// What every source loop of one eventer shares; [`Sources::loops`] makes the loops, so they
+/// can be started again (leader election stops them when leadership is lost).
+#[derive(Clone)]
+pub(crate) struct Sources {
+    pub config: KubernetesSourceConfig,
+    pub client: kube::Client,
+    pub cluster: String,
+    pub events_tx: mpsc::Sender<Arc<EventRecord>>,
+    pub stats: Arc<EventerStats>,
+}
+
+impl Sources {
+    /// One list+watch loop per namespace (or one cluster-wide), each running until `cancel`
+    /// or until the pipeline is gone.
+    pub fn loops(&self, cancel: &CancellationToken) -> Vec<BoxFuture<'static, ()>> {
+        let scopes: Vec<Option<String>> = if self.config.namespaces.is_empty() {
+            vec![None]
+        } else {
+            self.config.namespaces.iter().cloned().map(Some).collect()
+        };
+        scopes
+            .into_iter()
+            .map(|namespace| match self.config.api {
+                EventsApi::CoreV1 => self
+                    .source_loop::<k8s_openapi::api::core::v1::Event>(namespace, cancel)
+                    .run(),
+                EventsApi::EventsV1 => self
+                    .source_loop::<k8s_openapi::api::events::v1::Event>(namespace, cancel)
+                    .run(),
+            })
+            .collect()
+    }
+
+    fn source_loop<K: WatchedEvent>(
+        &self,
+        namespace: Option<String>,
+        cancel: &CancellationToken,
+    ) -> SourceLoop<K> {
+        let api = match &namespace {
+            Some(namespace) => kube::Api::<K>::namespaced(self.client.clone(), namespace),
+            None => kube::Api::<K>::all(self.client.clone()),
+        };
+        SourceLoop {
+            api,
+            scope: namespace.unwrap_or_else(|| "*".to_string()),
+            config: self.config.clone(),
+            cluster: self.cluster.clone(),
+            events_tx: self.events_tx.clone(),
+            stats: self.stats.clone(),
+            cancel: cancel.clone(),
+        }
+    }
+}
+
 /// Converts one Event into a record for the sinks; `None` (counted) when it is not one.
-fn to_record(event: &Event, cluster: &str, stats: &EventerStats) -> Option<EventRecord> {
+fn to_record<K: WatchedEvent>(
+    event: &K,
+    cluster: &str,
+    stats: &EventerStats,
+) -> Option<EventRecord> {
     let converted = serde_json::to_value(event)
         .map_err(kec_model::Error::Json)
         .and_then(|value| kec_model::parse_value(value, cluster, kec_model::time::now_ms()));
@@ -212,7 +350,7 @@ fn to_record(event: &Event, cluster: &str, stats: &EventerStats) -> Option<Event
         Ok(ParsedLine::Ignored(_)) => None,
         Err(error) => {
             stats.unparsable.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(%error, name = ?event.metadata.name, "skipping an Event kec cannot read");
+            tracing::warn!(%error, name = ?event.meta().name, "skipping an Event kec cannot read");
             None
         }
     }
@@ -231,8 +369,8 @@ enum WatchEnd {
 }
 
 /// One list+watch loop over one namespace (or all).
-pub(crate) struct SourceLoop {
-    pub api: kube::Api<Event>,
+pub(crate) struct SourceLoop<K> {
+    pub api: kube::Api<K>,
     pub scope: String,
     pub config: KubernetesSourceConfig,
     pub cluster: String,
@@ -259,9 +397,13 @@ fn is_gone(error: &kube::Error) -> bool {
     matches!(error, kube::Error::Api(status) if status.code == 410)
 }
 
-impl SourceLoop {
+impl<K: WatchedEvent> SourceLoop<K> {
     /// Runs until cancelled or until the pipeline is gone.
-    pub async fn run(self) {
+    pub fn run(self) -> BoxFuture<'static, ()> {
+        Box::pin(self.run_loop())
+    }
+
+    async fn run_loop(self) {
         let mut backoff = Backoff::new(self.config.backoff);
         'relist: loop {
             if self.cancel.is_cancelled() {
@@ -386,7 +528,7 @@ impl SourceLoop {
             match next {
                 Some(Ok(WatchEvent::Added(event) | WatchEvent::Modified(event))) => {
                     frames += 1;
-                    let frame_version = event.metadata.resource_version.clone();
+                    let frame_version = event.meta().resource_version.clone();
                     if let Some(record) = to_record(&event, &self.cluster, &self.stats)
                         && !self.send(record).await
                     {
@@ -399,7 +541,7 @@ impl SourceLoop {
                 }
                 Some(Ok(WatchEvent::Deleted(event))) => {
                     frames += 1;
-                    if let Some(frame_version) = event.metadata.resource_version {
+                    if let Some(frame_version) = event.meta().resource_version.clone() {
                         *resource_version = frame_version;
                     }
                 }

@@ -134,6 +134,7 @@ fn eventer_config(api_url: &str, center_url: &str, state_dir: &Path) -> EventerC
         page_size: 3,
         max_watch_start_failures: 5,
         backoff: fast,
+        ..KubernetesSourceConfig::default()
     };
     let mut center = CenterSinkConfig::new(center_url, "test");
     center.batch_max_events = 7;
