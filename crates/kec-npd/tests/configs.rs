@@ -264,7 +264,7 @@ fn shipped_kec_configs_load() {
     assert!(
         native
             .initial_status()
-            .is_some_and(|s| s.conditions.len() == 5)
+            .is_some_and(|s| s.conditions.len() == 8)
     );
     for name in [
         "kernel-monitor.json",

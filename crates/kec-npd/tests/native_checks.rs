@@ -259,3 +259,115 @@ async fn the_monitor_reports_condition_changes_and_interface_error_events() {
     );
     cancel.cancel();
 }
+
+#[test]
+fn restart_window_counts_unexpected_starts_like_log_counter() {
+    use kec_npd::monitor::native::RestartWindow;
+    use kec_npd::monitor::system_log::rules::LogLine;
+    let mut window = RestartWindow::new(
+        "Started (Kubernetes kubelet|kubelet.service|kubelet.service - .*).",
+        "Stopping (Kubernetes kubelet|kubelet.service|kubelet.service - .*)...",
+        1_200_000,
+        3,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let line = |at: i64, message: &str| LogLine {
+        timestamp_ms: at,
+        message: message.into(),
+    };
+    window.observe(line(
+        1_000,
+        "Started kubelet.service - kubelet: The Kubernetes Node Agent.",
+    ));
+    window.observe(line(
+        2_000,
+        "Started kubelet.service - kubelet: The Kubernetes Node Agent.",
+    ));
+    assert_eq!(window.evaluate(3_000).status, ConditionStatus::False);
+    window.observe(line(4_000, "Started Kubernetes kubelet."));
+    let frequent = window.evaluate(5_000);
+    assert_eq!(frequent.status, ConditionStatus::True);
+    assert!(
+        frequent.message.starts_with("3 unexpected starts"),
+        "{}",
+        frequent.message
+    );
+    // A clean stop takes one back.
+    window.observe(line(6_000, "Stopping kubelet.service..."));
+    assert_eq!(window.evaluate(7_000).status, ConditionStatus::False);
+    // Unrelated lines count nothing; old starts leave the window.
+    window.observe(line(8_000, "Started containerd.service."));
+    window.observe(line(9_000, "Started kubelet.service."));
+    assert_eq!(window.evaluate(10_000).status, ConditionStatus::True);
+    assert_eq!(window.evaluate(1_202_500).status, ConditionStatus::False);
+}
+
+#[tokio::test]
+async fn service_restarts_from_a_followed_journal() {
+    let (dir, options) = root();
+    let now_us = 5_000 * 1000;
+    let entries: Vec<String> = (0..3)
+        .map(|i| {
+            serde_json::json!({
+                "__CURSOR": format!("c{i}"),
+                "__REALTIME_TIMESTAMP": (now_us - 1000 * (10 - i)).to_string(),
+                "SYSLOG_IDENTIFIER": "systemd",
+                "MESSAGE": "Starting containerd.service - containerd container runtime...",
+            })
+            .to_string()
+        })
+        .collect();
+    write(dir.path(), "journal.json", &(entries.join("\n") + "\n"));
+    write(
+        dir.path(),
+        "journalctl",
+        &format!(
+            "#!/bin/sh\ncat {}\nexec sleep 5\n",
+            dir.path().join("journal.json").display()
+        ),
+    );
+    let script = dir.path().join("journalctl");
+    let mut permissions = std::fs::metadata(&script)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&script, permissions).unwrap_or_else(|e| panic!("{e}"));
+    let mut options = options;
+    options.journalctl = script;
+    let config = serde_json::json!({
+        "source": "native-checks",
+        "invokeInterval": "50ms",
+        "checks": [{
+            "type": "serviceRestarts",
+            "condition": "FrequentContainerdRestart",
+            "pattern": "Starting (containerd container runtime|containerd.service|containerd.service - containerd container runtime)...",
+            "window": "20m",
+            "count": 3
+        }]
+    });
+    write(dir.path(), "native.json", &config.to_string());
+    let monitor = load_monitor(
+        MonitorKind::NativeChecks,
+        &dir.path().join("native.json"),
+        &options,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let cancel = CancellationToken::new();
+    let mut rx = monitor.start(cancel.clone());
+    let mut became_true = None;
+    for _ in 0..100 {
+        let status = match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+            Ok(Some(status)) => status,
+            other => panic!("{other:?}"),
+        };
+        if status.conditions[0].status == ConditionStatus::True {
+            became_true = Some(status);
+            break;
+        }
+    }
+    cancel.cancel();
+    let status =
+        became_true.unwrap_or_else(|| panic!("FrequentContainerdRestart never became True"));
+    assert_eq!(status.conditions[0].reason, "FrequentContainerdRestart");
+    assert_eq!(status.events[0].reason, "FrequentContainerdRestart");
+}

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ConfigProblem, Problems, duration::parse_go_duration, read_json};
 use crate::error::{Error, Result};
+use crate::monitor::system_log::rules::CompiledPattern;
 
 fn default_interval() -> String {
     "30s".to_string()
@@ -106,6 +107,31 @@ pub enum CheckConfig {
         #[serde(default = "default_timeout")]
         timeout: String,
     },
+    /// A service restarting often, counted from the journal like NPD's `log-counter`: each
+    /// entry of `identifier` matching `pattern` within `window` counts +1, each matching
+    /// `revertPattern` (a clean stop) -1; `count` or more sets the condition.
+    #[serde(rename_all = "camelCase")]
+    ServiceRestarts {
+        /// Condition set while restarts are frequent (e.g. `FrequentKubeletRestart`).
+        condition: String,
+        /// The journal `SYSLOG_IDENTIFIER` (`systemd`).
+        #[serde(default = "default_restart_identifier")]
+        identifier: String,
+        /// A start, e.g. `Started (Kubernetes kubelet|kubelet.service|kubelet.service - .*).`
+        pattern: String,
+        /// A clean stop, e.g. `Stopping (Kubernetes kubelet|kubelet.service|kubelet.service - .*)...`
+        #[serde(default)]
+        revert_pattern: String,
+        /// The sliding window (Go duration).
+        #[serde(default = "default_restart_window")]
+        window: String,
+        /// Starts in the window that count as frequent.
+        #[serde(default = "default_restart_count")]
+        count: u32,
+        /// The journal directory (`--directory`), empty for journalctl's default.
+        #[serde(default)]
+        log_path: String,
+    },
     /// Receive/transmit errors and drops of network interfaces growing between two runs
     /// (`/proc/net/dev`): an Event per interface.
     #[serde(rename_all = "camelCase")]
@@ -125,6 +151,18 @@ fn default_kubelet_url() -> String {
     "http://127.0.0.1:10248/healthz".to_string()
 }
 
+fn default_restart_identifier() -> String {
+    "systemd".to_string()
+}
+
+fn default_restart_window() -> String {
+    "20m".to_string()
+}
+
+fn default_restart_count() -> u32 {
+    5
+}
+
 fn default_min_delta() -> u64 {
     1
 }
@@ -137,7 +175,8 @@ impl CheckConfig {
             | CheckConfig::FdPressure { condition, .. }
             | CheckConfig::PidPressure { condition, .. }
             | CheckConfig::ContainerRuntime { condition, .. }
-            | CheckConfig::Kubelet { condition, .. } => Some(condition),
+            | CheckConfig::Kubelet { condition, .. }
+            | CheckConfig::ServiceRestarts { condition, .. } => Some(condition),
             CheckConfig::NetDev { .. } => None,
         }
     }
@@ -211,6 +250,30 @@ impl NativeChecksConfig {
                         problems.push(field("url"), "must be an http:// URL");
                     }
                     check_timeout(&mut problems, field("timeout"), timeout);
+                }
+                CheckConfig::ServiceRestarts {
+                    identifier,
+                    pattern,
+                    revert_pattern,
+                    window,
+                    count,
+                    ..
+                } => {
+                    if identifier.is_empty() {
+                        problems.push(field("identifier"), "must not be empty");
+                    }
+                    if let Err(reason) = CompiledPattern::compile(pattern) {
+                        problems.push(field("pattern"), reason);
+                    }
+                    if !revert_pattern.is_empty()
+                        && let Err(reason) = CompiledPattern::compile(revert_pattern)
+                    {
+                        problems.push(field("revertPattern"), reason);
+                    }
+                    check_timeout(&mut problems, field("window"), window);
+                    if *count == 0 {
+                        problems.push(field("count"), "must be at least 1");
+                    }
                 }
                 CheckConfig::NetDev {
                     reason,

@@ -11,9 +11,11 @@
 //! - container runtime: Docker answers `GET /_ping` with 200 on its socket; for containerd a
 //!   connect within the timeout counts as healthy (no gRPC health call);
 //! - kubelet: `GET /healthz` answers 200;
-//! - net devices: `/proc/net/dev` receive/transmit errors and drops.
+//! - net devices: `/proc/net/dev` receive/transmit errors and drops;
+//! - service restarts: starts of kubelet/containerd/docker in the journal within a window
+//!   (NPD's `log-counter` logic, fed by `journalctl -o json --follow`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -25,6 +27,8 @@ use crate::config::duration::parse_go_duration;
 use crate::config::native::{CheckConfig, NativeChecksConfig, RuntimeKind};
 use crate::error::Result;
 use crate::monitor::conditions::{condition_change_event, initial_conditions};
+use crate::monitor::system_log::journald::{self, JournalCommand};
+use crate::monitor::system_log::rules::{CompiledPattern, LogBuffer, LogLine};
 use crate::monitor::{Monitor, MonitorOptions, STATUS_CHANNEL_CAPACITY};
 use crate::types::{Condition, ConditionStatus, Event, Severity, Status};
 
@@ -248,12 +252,78 @@ pub fn parse_net_dev(text: &str) -> BTreeMap<String, InterfaceCounters> {
     out
 }
 
+/// Starts and clean stops of one service seen in the journal, over a sliding window.
+#[derive(Debug)]
+pub struct RestartWindow {
+    buffer: LogBuffer,
+    pattern: CompiledPattern,
+    revert_pattern: Option<CompiledPattern>,
+    window_ms: i64,
+    threshold: i64,
+    marks: VecDeque<(i64, i64)>,
+}
+
+impl RestartWindow {
+    /// A window counting `pattern` (+1) and `revert_pattern` (-1) lines.
+    pub fn new(
+        pattern: &str,
+        revert_pattern: &str,
+        window_ms: i64,
+        threshold: u32,
+    ) -> std::result::Result<RestartWindow, String> {
+        Ok(RestartWindow {
+            buffer: LogBuffer::new(1),
+            pattern: CompiledPattern::compile(pattern)?,
+            revert_pattern: if revert_pattern.is_empty() {
+                None
+            } else {
+                Some(CompiledPattern::compile(revert_pattern)?)
+            },
+            window_ms,
+            threshold: i64::from(threshold),
+            marks: VecDeque::new(),
+        })
+    }
+
+    /// Records one journal line.
+    pub fn observe(&mut self, line: LogLine) {
+        let timestamp_ms = line.timestamp_ms;
+        self.buffer.push(line);
+        if !self.buffer.matches(&self.pattern).is_empty() {
+            self.marks.push_back((timestamp_ms, 1));
+        }
+        if let Some(revert) = &self.revert_pattern
+            && !self.buffer.matches(revert).is_empty()
+        {
+            self.marks.push_back((timestamp_ms, -1));
+        }
+    }
+
+    /// The verdict at `now_ms`: True when the window holds `threshold` or more net starts.
+    pub fn evaluate(&mut self, now_ms: i64) -> CheckOutcome {
+        let oldest = now_ms - self.window_ms;
+        while self.marks.front().is_some_and(|(at, _)| *at < oldest) {
+            self.marks.pop_front();
+        }
+        let count: i64 = self.marks.iter().map(|(_, delta)| delta).sum();
+        outcome(
+            count >= self.threshold,
+            format!(
+                "{count} unexpected starts in the last {}s (threshold {})",
+                self.window_ms / 1000,
+                self.threshold
+            ),
+        )
+    }
+}
+
 /// The native checks monitor.
 pub struct NativeChecksMonitor {
     config: NativeChecksConfig,
     options: MonitorOptions,
     interval: Duration,
     conditions: Vec<Condition>,
+    restarts: BTreeMap<usize, RestartWindow>,
 }
 
 fn duration_of(text: &str) -> Duration {
@@ -279,11 +349,34 @@ impl NativeChecksMonitor {
             })
             .collect();
         let conditions = initial_conditions(&defaults, options.now_ms());
+        let mut restarts = BTreeMap::new();
+        for (index, check) in config.checks.iter().enumerate() {
+            if let CheckConfig::ServiceRestarts {
+                pattern,
+                revert_pattern,
+                window,
+                count,
+                ..
+            } = check
+            {
+                let window_ms = i64::try_from(duration_of(window).as_millis()).unwrap_or(i64::MAX);
+                let restart_window = RestartWindow::new(pattern, revert_pattern, window_ms, *count)
+                    .map_err(|reason| crate::error::Error::InvalidConfig {
+                        path: std::path::PathBuf::from(&config.source),
+                        problems: vec![crate::config::ConfigProblem {
+                            field: format!("checks[{index}].pattern"),
+                            reason,
+                        }],
+                    })?;
+                restarts.insert(index, restart_window);
+            }
+        }
         Ok(NativeChecksMonitor {
             interval: duration_of(&config.invoke_interval).max(Duration::from_millis(1)),
             config,
             options,
             conditions,
+            restarts,
         })
     }
 
@@ -336,8 +429,12 @@ impl NativeChecksMonitor {
     ) -> Status {
         let now_ms = self.options.now_ms();
         let mut events = Vec::new();
-        for check in self.config.checks.clone() {
+        for (index, check) in self.config.checks.clone().into_iter().enumerate() {
             let result = match &check {
+                CheckConfig::ServiceRestarts { .. } => match self.restarts.get_mut(&index) {
+                    Some(window) => window.evaluate(now_ms),
+                    None => continue,
+                },
                 CheckConfig::Conntrack {
                     threshold_percent, ..
                 } => check_conntrack(&self.options, *threshold_percent),
@@ -377,6 +474,42 @@ impl NativeChecksMonitor {
             }
         }
         self.status(events)
+    }
+
+    /// Starts one journalctl follower per service restart check.
+    fn follow_journals(
+        &self,
+        journal_tx: &mpsc::Sender<(usize, LogLine)>,
+        cancel: &CancellationToken,
+    ) {
+        let now_ms = self.options.now_ms();
+        for (index, check) in self.config.checks.iter().enumerate() {
+            let CheckConfig::ServiceRestarts {
+                identifier,
+                log_path,
+                ..
+            } = check
+            else {
+                continue;
+            };
+            let window_ms = self.restarts.get(&index).map_or(0, |w| w.window_ms);
+            let command = JournalCommand {
+                program: self.options.journalctl.clone(),
+                directory: (!log_path.is_empty()).then(|| self.options.host_path(log_path)),
+                identifier: identifier.clone(),
+                since_s: (now_ms - window_ms).div_euclid(1000),
+            };
+            let (line_tx, mut line_rx) = mpsc::channel(STATUS_CHANNEL_CAPACITY);
+            tokio::spawn(journald::watch(command, None, line_tx, cancel.clone()));
+            let journal_tx = journal_tx.clone();
+            tokio::spawn(async move {
+                while let Some(watched) = line_rx.recv().await {
+                    if journal_tx.send((index, watched.line)).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
     }
 
     fn net_dev_events(
@@ -443,6 +576,11 @@ impl Monitor for NativeChecksMonitor {
             if status_tx.send(self.status(Vec::new())).await.is_err() {
                 return;
             }
+            let (journal_tx, mut journal_rx) =
+                mpsc::channel::<(usize, LogLine)>(STATUS_CHANNEL_CAPACITY);
+            self.follow_journals(&journal_tx, &cancel);
+            drop(journal_tx);
+            let mut journal_open = !self.restarts.is_empty();
             let mut previous = None;
             let mut ticker = tokio::time::interval(self.interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -450,6 +588,17 @@ impl Monitor for NativeChecksMonitor {
                 tokio::select! {
                     biased;
                     () = cancel.cancelled() => return,
+                    line = journal_rx.recv(), if journal_open => {
+                        match line {
+                            Some((index, line)) => {
+                                if let Some(window) = self.restarts.get_mut(&index) {
+                                    window.observe(line);
+                                }
+                            }
+                            None => journal_open = false,
+                        }
+                        continue;
+                    }
                     _ = ticker.tick() => {}
                 }
                 let status = tokio::select! {
