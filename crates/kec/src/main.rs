@@ -4,12 +4,14 @@
 //! - `kec demo`: the center plus a simulated cluster feeding it through the real ingest API.
 //! - `kec eventer`: watches a cluster's Events and delivers them to the center and other sinks.
 //! - `kec npd`: node problem detector (NPD's configs and flags), reports to the API server.
+//! - `kec query`: runs a query-language query on a kec server and prints a table.
 //! - `kec bench store`: the storage benchmark (ingest rate, bytes per event, query latencies).
 
 mod bench;
 mod demo;
 mod eventer;
 mod npd;
+mod query;
 
 /// mimalloc: the store's write path allocates and frees many small strings per event; glibc's
 /// allocator spent about a third of the benchmark's CPU there (docs/BENCHMARKS.md).
@@ -48,6 +50,8 @@ enum Command {
     /// Detect node problems from node-problem-detector's configs and report them as node
     /// conditions, Events and metrics (node-problem-detector-compatible flags).
     Npd(npd::NpdArgs),
+    /// Run a query on a kec server and print the result (docs/QUERY.md).
+    Query(query::QueryArgs),
     /// Benchmarks (results go to stdout; see docs/BENCHMARKS.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -91,6 +95,7 @@ fn main() -> std::process::ExitCode {
             Command::Demo(args) => demo::run(args).await,
             Command::Eventer(args) => eventer::run(args).await,
             Command::Npd(args) => npd::run(args).await,
+            Command::Query(args) => query::run(args).await,
             Command::Bench(command) => bench::run(command).await,
         }
     });
