@@ -10,6 +10,12 @@ if ! command -v cc >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq build-essential
 fi
 
+# The web UI's browser tests drive headless Chromium through chromedriver.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    echo "== installing chromium and chromedriver (browser tests)"
+    apt-get update -qq && apt-get install -y -qq chromium chromium-driver
+fi
+
 echo "== formatting"
 cargo fmt --all -- --check
 
