@@ -1,4 +1,6 @@
 //! `kec bench store`: the storage benchmark of docs/BENCHMARKS.md.
+//! `kec bench ui`: the same load, then the web UI's pages timed through the server's router
+//! (the overview's panels together; the details page's first result).
 //!
 //! Generates synthetic observations (kec-sim's `synthetic`: zipf namespaces, ~40 reasons,
 //! ~15 % Warning, ~200k objects over 7 days), ingests them through the store's real write path
@@ -16,6 +18,8 @@ use kec_store::{AggregateRequest, EmbeddedStore, Field, Filter, SearchRequest, S
 pub enum BenchCommand {
     /// Ingest N synthetic events into a fresh embedded store, then time the standard queries.
     Store(StoreBenchArgs),
+    /// Ingest N synthetic events, then time the UI's overview and details pages.
+    Ui(StoreBenchArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -51,7 +55,87 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Store(args) => tokio::task::spawn_blocking(move || store_bench(args))
             .await
             .context("the benchmark thread failed")?,
+        BenchCommand::Ui(args) => ui_bench(args).await,
     }
+}
+
+/// A loaded benchmark store (its temporary directory lives as long as it does).
+struct Loaded {
+    store: EmbeddedStore,
+    end_ms: i64,
+    load: SyntheticLoad,
+    _temp_dir: Option<tempfile::TempDir>,
+}
+
+async fn ui_bench(args: StoreBenchArgs) -> anyhow::Result<()> {
+    let runs = args.runs;
+    let loaded = tokio::task::spawn_blocking(move || load_store(&args, "ui"))
+        .await
+        .context("the benchmark thread failed")??;
+    let end_ms = loaded.end_ms;
+    let state = kec_server::AppState::new(std::sync::Arc::new(loaded.store));
+    let iso = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms)
+            .map(|ts| ts.to_string())
+            .unwrap_or_default()
+    };
+    let (day_ago, six_hours_ago, end) = (
+        iso(end_ms - DAY_MS),
+        iso(end_ms - 6 * 3_600_000),
+        iso(end_ms),
+    );
+    let pages = [
+        (
+            "overview, all clusters, 24 h (7 panels, 1 round trip)",
+            format!("/overview?from={day_ago}&to={end}"),
+        ),
+        (
+            "overview, all clusters, 6 h",
+            format!("/overview?from={six_hours_ago}&to={end}"),
+        ),
+        (
+            "overview, all clusters, 7 d",
+            format!("/overview?from={}&to={end}", iso(end_ms - 7 * DAY_MS)),
+        ),
+        (
+            "details first result: results panel, 24 h",
+            format!("/events/results?from={day_ago}&to={end}"),
+        ),
+        (
+            "details first result: whole page, 24 h",
+            format!("/events?from={day_ago}&to={end}"),
+        ),
+        (
+            "details, Warnings of one reason, 24 h",
+            format!("/events/results?type=Warning&reason=BackOff&from={day_ago}&to={end}"),
+        ),
+        ("clusters page", "/clusters".to_string()),
+        (
+            "nodes page, 24 h",
+            format!("/nodes?from={day_ago}&to={end}"),
+        ),
+    ];
+    for (name, uri) in pages {
+        let mut durations = Vec::with_capacity(runs);
+        let mut bytes = 0;
+        for _ in 0..runs.max(1) {
+            let started = Instant::now();
+            let (status, size) = kec_server::ui::get_page(&state, &uri)
+                .await
+                .map_err(|error| anyhow::anyhow!("{uri}: {error}"))?;
+            durations.push(started.elapsed());
+            anyhow::ensure!(status.is_success(), "{uri} answered {status}");
+            bytes = size;
+        }
+        durations.sort_unstable();
+        println!(
+            "{name:<54} p50 {:>9.3} ms   p99 {:>9.3} ms   {bytes} bytes",
+            percentile(&durations, 0.5).as_secs_f64() * 1000.0,
+            percentile(&durations, 0.99).as_secs_f64() * 1000.0,
+        );
+    }
+    drop(loaded.load);
+    Ok(())
 }
 
 /// Peak resident set size of this process, from /proc (Linux), in bytes.
@@ -91,13 +175,16 @@ fn time_query(
     Ok(())
 }
 
-fn store_bench(args: StoreBenchArgs) -> anyhow::Result<()> {
-    let temp_dir;
+/// Generates and ingests the synthetic load, reopens the store and prints the ingest figures.
+fn load_store(args: &StoreBenchArgs, what: &str) -> anyhow::Result<Loaded> {
+    let mut temp_dir = None;
     let data_dir = match &args.data_dir {
         Some(dir) => dir.clone(),
         None => {
-            temp_dir = tempfile::Builder::new().prefix("kec-bench-").tempdir()?;
-            temp_dir.path().to_path_buf()
+            let dir = tempfile::Builder::new().prefix("kec-bench-").tempdir()?;
+            let path = dir.path().to_path_buf();
+            temp_dir = Some(dir);
+            path
         }
     };
     let synthetic = SyntheticConfig {
@@ -115,7 +202,7 @@ fn store_bench(args: StoreBenchArgs) -> anyhow::Result<()> {
     let store = EmbeddedStore::open(config).context("cannot open the benchmark store")?;
 
     println!(
-        "kec bench store: {} events, {} objects, {} days, batch {}, {} writer thread(s), store {}",
+        "kec bench {what}: {} events, {} objects, {} days, batch {}, {} writer thread(s), store {}",
         args.events,
         args.objects,
         args.days,
@@ -194,7 +281,21 @@ fn store_bench(args: StoreBenchArgs) -> anyhow::Result<()> {
     if let Some(rss) = peak_rss_bytes() {
         println!("peak RSS: {:.1} MiB", rss as f64 / 1_048_576.0);
     }
+    Ok(Loaded {
+        store,
+        end_ms,
+        load,
+        _temp_dir: temp_dir,
+    })
+}
 
+fn store_bench(args: StoreBenchArgs) -> anyhow::Result<()> {
+    let Loaded {
+        store,
+        end_ms,
+        load,
+        _temp_dir,
+    } = load_store(&args, "store")?;
     let (namespace, kind, name) = load.busy_object();
     let word = load.rare_message_word();
     let day_ago = end_ms - DAY_MS;

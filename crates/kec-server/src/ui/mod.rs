@@ -127,6 +127,27 @@ async fn events_page(State(state): State<AppState>, uri: Uri) -> Response {
     render(loaded.status, &page, None)
 }
 
+/// Answers one GET of the UI exactly as a browser's request is answered (router, handler,
+/// store, template, no compression): the body's status and size. `kec bench ui` times pages
+/// through it.
+pub async fn get_page(state: &AppState, uri: &str) -> Result<(StatusCode, usize), ApiError> {
+    use tower::ServiceExt;
+
+    let request = axum::http::Request::builder()
+        .uri(uri)
+        .body(axum::body::Body::empty())
+        .map_err(|error| ApiError::BadRequest(format!("not a request: {error}")))?;
+    let response = crate::app(state.clone())
+        .oneshot(request)
+        .await
+        .map_err(|error| ApiError::Internal(format!("{error:?}")))?;
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .map_err(|error| ApiError::Internal(format!("reading the page failed: {error}")))?;
+    Ok((status, body.len()))
+}
+
 /// The element that submits the query form (htmx names it `tag#id` in `HX-Source`).
 const QUERY_FORM: &str = "form#query";
 
