@@ -152,40 +152,47 @@ pub struct QueryResult {
 }
 
 impl QueryResult {
+    /// The result as one table: rows as they are; series as a `time` column and one column per
+    /// line (what CSV and text tables show).
+    pub fn table(&self) -> (Vec<Column>, Vec<Vec<Value>>) {
+        match &self.output {
+            Output::Rows { columns, rows } => (columns.clone(), rows.clone()),
+            Output::Series {
+                buckets,
+                value,
+                series,
+                ..
+            } => {
+                let mut columns = vec![Column {
+                    name: kec_query::field::TIME.to_string(),
+                    kind: ColumnKind::Time,
+                }];
+                columns.extend(series.iter().map(|line| Column {
+                    name: line.name.clone(),
+                    kind: value.kind,
+                }));
+                let rows = buckets
+                    .iter()
+                    .enumerate()
+                    .map(|(index, bucket)| {
+                        let mut row = vec![Value::Int(*bucket)];
+                        row.extend(series.iter().map(|line| {
+                            line.values.get(index).cloned().unwrap_or(Value::Null)
+                        }));
+                        row
+                    })
+                    .collect();
+                (columns, rows)
+            }
+        }
+    }
+
     /// A plain-text table of the result (series as one column per line), for terminals and
     /// golden files.
     pub fn to_text(&self) -> String {
-        let (header, kinds, rows): (Vec<String>, Vec<ColumnKind>, Vec<Vec<Value>>) =
-            match &self.output {
-                Output::Rows { columns, rows } => (
-                    columns.iter().map(|column| column.name.clone()).collect(),
-                    columns.iter().map(|column| column.kind).collect(),
-                    rows.clone(),
-                ),
-                Output::Series {
-                    buckets,
-                    value,
-                    series,
-                    ..
-                } => {
-                    let mut header = vec!["time".to_string()];
-                    header.extend(series.iter().map(|line| line.name.clone()));
-                    let mut kinds = vec![ColumnKind::Time];
-                    kinds.extend(series.iter().map(|_| value.kind));
-                    let rows = buckets
-                        .iter()
-                        .enumerate()
-                        .map(|(index, bucket)| {
-                            let mut row = vec![Value::Int(*bucket)];
-                            row.extend(series.iter().map(|line| {
-                                line.values.get(index).cloned().unwrap_or(Value::Null)
-                            }));
-                            row
-                        })
-                        .collect();
-                    (header, kinds, rows)
-                }
-            };
+        let (columns, rows) = self.table();
+        let header: Vec<String> = columns.iter().map(|column| column.name.clone()).collect();
+        let kinds: Vec<ColumnKind> = columns.iter().map(|column| column.kind).collect();
         let cells: Vec<Vec<String>> = rows
             .iter()
             .map(|row| {
