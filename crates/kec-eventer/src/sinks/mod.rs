@@ -10,8 +10,11 @@
 //!   Each implements [`HttpSinkConfig`]; adding one is a variant here, one arm in
 //!   [`SinkConfig::http`] and one in [`crate::kube_eventer`]'s sink table.
 
+pub mod alibaba;
 pub mod center;
+pub mod eventbridge;
 pub mod http;
+pub mod sls;
 pub mod stdout;
 
 use std::sync::Arc;
@@ -31,6 +34,11 @@ pub enum SinkConfig {
     Center(CenterSinkConfig),
     /// JSON lines (the original Event objects) on standard output.
     Stdout(StdoutSinkConfig),
+    /// Alibaba Cloud Log Service (PutLogs).
+    Sls(sls::SlsSinkConfig),
+    /// Alibaba Cloud EventBridge (PutEvents, CloudEvents).
+    #[serde(rename = "eventbridge")]
+    EventBridge(eventbridge::EventBridgeSinkConfig),
 }
 
 /// What every HTTP sink's config offers the shared delivery.
@@ -61,6 +69,8 @@ impl SinkConfig {
     /// The HTTP sink behind this config, if it is one.
     pub fn http(&self) -> Option<&dyn HttpSinkConfig> {
         match self {
+            SinkConfig::Sls(config) => Some(config),
+            SinkConfig::EventBridge(config) => Some(config),
             SinkConfig::Center(_) | SinkConfig::Stdout(_) => None,
         }
     }
