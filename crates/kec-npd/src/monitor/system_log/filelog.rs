@@ -13,6 +13,7 @@ use regex::Regex;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::goregex::translate_or_original as translate;
 use super::gotime::GoLayout;
 use super::{Position, Watched};
 use crate::config::system_log::FilelogConfig;
@@ -34,9 +35,9 @@ impl Translator {
     /// Builds the translator; `zone` applies to timestamps without an offset.
     pub fn new(config: &FilelogConfig, zone: TimeZone) -> Result<Translator, String> {
         Ok(Translator {
-            timestamp: Regex::new(&config.timestamp)
+            timestamp: Regex::new(&translate(&config.timestamp))
                 .map_err(|error| format!("invalid timestamp regex: {error}"))?,
-            message: Regex::new(&config.message)
+            message: Regex::new(&translate(&config.message))
                 .map_err(|error| format!("invalid message regex: {error}"))?,
             layout: GoLayout::compile(&config.timestamp_format)?,
             zone,

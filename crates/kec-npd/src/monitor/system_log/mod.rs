@@ -11,8 +11,10 @@
 //! - [`journald`]: `journalctl -o json --follow`.
 //! - [`filelog`]: text logs with timestamp/message regexes.
 //! - [`gotime`]: Go time layouts.
+//! - [`goregex`]: Go's ASCII-only Perl classes on the regex crate.
 
 pub mod filelog;
+pub mod goregex;
 pub mod gotime;
 pub mod journald;
 pub mod kmsg;

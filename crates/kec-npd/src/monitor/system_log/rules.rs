@@ -36,7 +36,8 @@ impl CompiledPattern {
     pub fn compile(pattern: &str) -> Result<CompiledPattern, String> {
         // Compile the pattern alone first so an error cites it as written.
         Regex::new(pattern).map_err(|error| format!("invalid regex: {error}"))?;
-        let regex = Regex::new(&format!("{pattern}\\z"))
+        let go_pattern = super::goregex::translate_or_original(pattern);
+        let regex = Regex::new(&format!("{go_pattern}\\z"))
             .map_err(|error| format!("invalid regex: {error}"))?;
         // `a|b\z` binds the anchor to the last branch only (as in NPD); such a rule must
         // see the whole buffer.
@@ -46,7 +47,7 @@ impl CompiledPattern {
         );
         let last_line_only = !top_level_alternation
             && regex_syntax::Parser::new()
-                .parse(pattern)
+                .parse(&go_pattern)
                 .is_ok_and(|hir| is_last_line_only(&hir));
         Ok(CompiledPattern {
             regex,
