@@ -18,6 +18,8 @@ use kec_store::{AggregateRequest, EmbeddedStore, Field, Filter, SearchRequest, S
 pub enum BenchCommand {
     /// Ingest N synthetic events into a fresh embedded store, then time the standard queries.
     Store(StoreBenchArgs),
+    /// Log lines per second through a monitor's rules, then the RSS and CPU of `kec npd`.
+    Npd(crate::bench_npd::NpdBenchArgs),
     /// Ingest N synthetic events, then time the UI's overview and details pages.
     Ui(StoreBenchArgs),
 }
@@ -55,6 +57,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Store(args) => tokio::task::spawn_blocking(move || store_bench(args))
             .await
             .context("the benchmark thread failed")?,
+        BenchCommand::Npd(args) => crate::bench_npd::run(args).await,
         BenchCommand::Ui(args) => ui_bench(args).await,
     }
 }

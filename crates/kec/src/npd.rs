@@ -141,7 +141,6 @@ fn parse_go_duration(text: &str) -> Result<Duration, String> {
 #[derive(Debug)]
 struct NpdPlan {
     node_name: String,
-    monitors: Vec<MonitorSpec>,
     exporter: Option<(K8sExporterConfig, ApiServerTarget)>,
     http: Option<SocketAddr>,
     prometheus: Option<SocketAddr>,
@@ -252,7 +251,6 @@ fn plan_from_args(args: &NpdArgs, node_name: String) -> Result<NpdPlan, Vec<Stri
     if problems.is_empty() {
         Ok(NpdPlan {
             node_name,
-            monitors,
             exporter,
             http: (args.port != 0).then(|| SocketAddr::new(args.address, args.port)),
             prometheus: (args.prometheus_port != 0)
@@ -433,8 +431,9 @@ mod tests {
         assert_eq!(parsed.prometheus_port, 20257);
         assert_eq!(parsed.address.to_string(), "127.0.0.1");
         let plan = plan_from_args(&parsed, "node-1".into()).unwrap();
-        assert_eq!(plan.monitors.len(), 4);
-        assert_eq!(plan.monitors[3].kind, MonitorKind::CustomPlugin);
+        let monitors = monitor_specs(&parsed);
+        assert_eq!(monitors.len(), 4);
+        assert_eq!(monitors[3].kind, MonitorKind::CustomPlugin);
         assert_eq!(plan.http, Some("127.0.0.1:20256".parse().unwrap()));
         assert_eq!(plan.prometheus, Some("127.0.0.1:20257".parse().unwrap()));
         assert_eq!(plan.quiet_period, None, "off by default, like NPD");
