@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::enrich::EnrichmentConfig;
 use crate::leader::LeaderElectionConfig;
 use crate::pipeline::Eventer;
 use crate::routing::RouteConfig;
@@ -40,6 +41,9 @@ pub struct EventerConfig {
     /// High availability: only the holder of a Lease runs the sources (see [`crate::leader`]).
     #[serde(default)]
     pub leader_election: LeaderElectionConfig,
+    /// Node, owner workload and labels added from watch caches (see [`crate::enrich`]).
+    #[serde(default)]
+    pub enrichment: EnrichmentConfig,
 }
 
 /// Names sinks by kind: the first of a kind is `<kind>`, the next `<kind>-2`, ...
@@ -91,6 +95,7 @@ impl EventerConfig {
             channel_capacity: default_channel_capacity(),
             flush_timeout_ms: default_flush_timeout_ms(),
             leader_election: LeaderElectionConfig::default(),
+            enrichment: EnrichmentConfig::default(),
         }
     }
 
@@ -124,6 +129,7 @@ impl EventerConfig {
             problems.push("channel_capacity must be at least 1".to_string());
         }
         problems.extend(self.leader_election.problems("leader_election"));
+        problems.extend(self.enrichment.problems("enrichment"));
         problems
     }
 

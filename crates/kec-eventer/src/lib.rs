@@ -20,6 +20,7 @@
 //!   the leader runs the sources.
 
 pub mod config;
+pub mod enrich;
 pub mod gotemplate;
 pub mod kube_eventer;
 pub mod leader;

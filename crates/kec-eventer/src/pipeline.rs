@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Result;
 use crate::config::EventerConfig;
+use crate::enrich::Enricher;
 use crate::metrics::SinkStats;
 use crate::routing::{Context, Route, RouteConfig};
 use crate::sinks::SinkConfig;
@@ -41,6 +42,8 @@ pub struct EventerStats {
     pub forced_relists: AtomicU64,
     /// Re-watches from the last resourceVersion (timeouts, drops).
     pub watch_restarts: AtomicU64,
+    /// Records enrichment added something to.
+    pub enriched: AtomicU64,
     /// Records no route sent anywhere.
     pub routed_nowhere: AtomicU64,
     /// Times a full sink channel made the fan-out (and so the source) wait.
@@ -108,6 +111,8 @@ impl Eventer {
     pub(crate) async fn start(config: EventerConfig, client: kube::Client) -> Result<Eventer> {
         // Webhook bodies kept in ConfigMaps are read once, before anything runs.
         let config = crate::sinks::webhook::load_body_templates(config, &client).await?;
+        // So are the AccessKeys of Alibaba Cloud sinks kept in Secrets.
+        let config = crate::sinks::alibaba::load_secret_refs(config, &client).await?;
         let stats = Arc::new(EventerStats::default());
         let source_cancel = CancellationToken::new();
         let sink_cancel = CancellationToken::new();
@@ -197,10 +202,18 @@ impl Eventer {
 
         let (events_tx, events_rx) = mpsc::channel(config.channel_capacity);
         let failed = CancellationToken::new();
+        let enricher = config
+            .enrichment
+            .enabled
+            .then(|| Arc::new(Enricher::new(&config.enrichment)));
+        let enrich_tasks = enricher.as_ref().map_or_else(Vec::new, |enricher| {
+            enricher.start(&client, &config.source.namespaces, &source_cancel)
+        });
         let fan_out = FanOut {
             route,
             outputs,
             stats: stats.clone(),
+            enricher,
         };
         let fanout_task = tokio::spawn({
             let failed = failed.clone();
@@ -218,8 +231,9 @@ impl Eventer {
             events_tx,
             stats: stats.clone(),
         };
-        let source_tasks =
+        let mut source_tasks =
             crate::leader::spawn_sources(sources, &config.leader_election, &source_cancel);
+        source_tasks.extend(enrich_tasks);
 
         Ok(Eventer {
             stats,
@@ -328,6 +342,7 @@ struct FanOut {
     route: Route,
     outputs: Vec<SinkOutput>,
     stats: Arc<EventerStats>,
+    enricher: Option<Arc<Enricher>>,
 }
 
 impl FanOut {
@@ -338,9 +353,17 @@ impl FanOut {
         mut events_rx: mpsc::Receiver<Arc<EventRecord>>,
     ) -> std::result::Result<(), SinkStopped> {
         let mut targets = vec![false; self.outputs.len()];
-        let context = Context::default();
-        while let Some(record) = events_rx.recv().await {
+        while let Some(mut record) = events_rx.recv().await {
             self.stats.reasons.count(&record);
+            let mut context = Context::default();
+            if let Some(enricher) = &self.enricher {
+                let (enriched, labels) = enricher.enrich(&record);
+                if let Some(enriched) = enriched {
+                    record = Arc::new(enriched);
+                    self.stats.enriched.fetch_add(1, Ordering::Relaxed);
+                }
+                context.labels = labels;
+            }
             targets.fill(false);
             self.route.route(&record, &context, &mut targets);
             if !targets.contains(&true) {
@@ -418,6 +441,7 @@ mod fan_out_tests {
                 .map(|sender| SinkOutput::Wait(sender, Arc::new(SinkStats::new("s", "test"))))
                 .collect(),
             stats: Arc::new(EventerStats::default()),
+            enricher: None,
         }
     }
 

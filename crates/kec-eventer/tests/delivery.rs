@@ -143,6 +143,9 @@ fn eventer_config(api_url: &str, center_url: &str, state_dir: &Path) -> EventerC
     center.backoff = fast;
     let mut config = EventerConfig::new(source, vec![SinkConfig::Center(center)]);
     config.state_dir = state_dir.to_path_buf();
+    // These tests count and check the requests of the Event watch: no enrichment watches.
+    // (tests/enrichment.rs covers those.)
+    config.enrichment.enabled = false;
     // Tiny channels: backpressure happens for real.
     config.channel_capacity = 4;
     config.flush_timeout_ms = 5_000;

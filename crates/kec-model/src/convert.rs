@@ -63,6 +63,16 @@ struct Envelope<'a> {
     reporting_controller: Option<IgnoredAny>,
     #[serde(rename = "deprecatedSource", default)]
     deprecated_source: Option<IgnoredAny>,
+    /// What kec eventer added (see [`crate::enrichment`]).
+    #[serde(rename = "kecEnrichment", default)]
+    enrichment: Option<EnrichedNode>,
+}
+
+/// The part of the enrichment the record uses.
+#[derive(serde::Deserialize)]
+struct EnrichedNode {
+    #[serde(default)]
+    node: Option<String>,
 }
 
 fn envelope(document: &[u8]) -> Result<Envelope<'_>> {
@@ -202,7 +212,8 @@ fn event_from_envelope(
         return Err(Error::NotAnEvent("no metadata".into()));
     }
     let raw = raw_json(document)?;
-    let record = if is_events_api {
+    let enriched_node = envelope.enrichment.and_then(|enrichment| enrichment.node);
+    let mut record = if is_events_api {
         let event: events::Event =
             serde_json::from_slice(document).map_err(|source| Error::InvalidEvent {
                 api_version: "events.k8s.io/v1",
@@ -217,6 +228,11 @@ fn event_from_envelope(
             })?;
         from_core_v1(event, raw, cluster, receipt_ms)
     };
+    if record.node.is_empty()
+        && let Some(node) = enriched_node
+    {
+        record.node = node;
+    }
     Ok(ParsedLine::Observation(Box::new(Observation { record })))
 }
 

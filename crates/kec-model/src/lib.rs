@@ -3,11 +3,13 @@
 //! - [`record`]: [`EventRecord`], the normalized record, and [`ObjectRef`].
 //! - [`convert`]: building records from core/v1 and events.k8s.io/v1 Events and watch frames.
 //! - [`category`]: the reason/message classifier ([`Category`]).
+//! - [`enrichment`]: what the eventer adds to an Event (node, owner workload, labels).
 //! - [`time`]: millisecond timestamps and their day partitions.
 //! - [`names`]: Kubernetes name rules (DNS-1123 labels).
 
 pub mod category;
 pub mod convert;
+pub mod enrichment;
 pub mod names;
 pub mod record;
 pub mod time;
