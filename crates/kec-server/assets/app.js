@@ -138,6 +138,33 @@
     (root || document).querySelectorAll("[data-histogram]").forEach(initHistogram);
     (root || document).querySelectorAll("[data-timeline]").forEach(initTimeline);
     (root || document).querySelectorAll("[data-sparkline]").forEach(initSparkline);
+    (root || document).querySelectorAll("[data-series]").forEach(initSeries);
+  }
+
+  /** A query-language timechart: one line per series. */
+  function initSeries(el) {
+    if (el.kecChart || typeof window.echarts === "undefined") return;
+    let data;
+    try { data = JSON.parse(el.dataset.series); } catch (error) { return; }
+    const palette = ["#e69f00", "#56b4e9", "#009e73", "#0072b2", "#d55e00", "#cc79a7", "#f0e442", "#999999"];
+    const chart = window.echarts.init(el, null, { renderer: "canvas" });
+    chart.setOption({
+      animation: !reducedMotion.matches,
+      aria: { enabled: true },
+      color: palette,
+      grid: { left: 48, right: 12, top: 28, bottom: 22 },
+      legend: { top: 0, textStyle: { color: cssVar("--chart-axis") } },
+      tooltip: { trigger: "axis" },
+      xAxis: { type: "time", axisLabel: { color: cssVar("--chart-axis"), hideOverlap: true } },
+      yAxis: { type: "value", axisLabel: { color: cssVar("--chart-axis") }, splitLine: { lineStyle: { color: cssVar("--chart-grid") } } },
+      series: data.series.map(function (line) {
+        return {
+          name: line.name, type: "line", showSymbol: false,
+          data: line.values.map(function (value, index) { return [data.buckets[index], value]; }),
+        };
+      }),
+    });
+    track(el, chart);
   }
 
   function track(el, chart) {

@@ -215,6 +215,10 @@ async fn pages_work_in_a_real_browser() {
         ("/lifecycle?from=now-3h", "lifecycle"),
         ("/nodes?from=now-3h", "nodes"),
         ("/queries", "queries"),
+        (
+            "/query?q=type%3AWarning%20%7C%20timechart%20span%3D10m%20count%20by%20reason&from=now-3h",
+            "query-timechart",
+        ),
     ] {
         visit(&client, &base, path, name).await;
     }

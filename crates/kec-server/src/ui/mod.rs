@@ -19,6 +19,7 @@
 //! - `GET /events/export`: the details result as CSV or NDJSON.
 //! - `GET /lifecycle`: one object's Events as swimlanes; the objects with the most trouble.
 //! - `GET /nodes`: nodes × conditions, and one node's timeline.
+//! - `GET /query`: the query language (search and pipes), as a table or a chart.
 //! - `GET|POST /queries`, `GET /queries/{id}`: saved queries.
 //!
 //! Modules: `scope` (cluster and range of the non-details pages), `clusters`, `overview`,
@@ -33,6 +34,7 @@ mod lanes;
 mod lifecycle;
 mod nodes;
 mod overview;
+mod ql;
 mod query;
 mod saved_pages;
 mod scope;
@@ -76,6 +78,7 @@ pub fn routes() -> Router<AppState> {
         .route("/events/results", get(events_results))
         .route("/events/export", get(export::export))
         .route("/lifecycle", get(lifecycle::page))
+        .route("/query", get(ql::page))
         .route("/nodes", get(nodes::page))
         .route("/queries", get(saved_pages::list).post(saved_pages::save))
         .route("/queries/{id}", get(saved_pages::open))
@@ -462,6 +465,19 @@ async fn load(state: &AppState, query: &UiQuery, now_ms: i64, with_histogram: bo
     results.export_csv_url = base.with_format_url("/events/export", "csv");
     results.export_ndjson_url = base.with_format_url("/events/export", "ndjson");
     results.saved_query = base.encode();
+    results.query_language_url = {
+        let mut url = format!("/query?q={}", scope::encode(&base.query_language()));
+        if let Some(cluster) = base.get("cluster") {
+            url.push_str(&format!("&c={}", scope::encode(cluster)));
+        }
+        if let Some(from) = base.get("from") {
+            url.push_str(&format!("&from={}", scope::encode(from)));
+        }
+        if let Some(to) = base.get("to") {
+            url.push_str(&format!("&to={}", scope::encode(to)));
+        }
+        url
+    };
     results.tail_url = base.without("from").without("to").url_for("/api/v1/tail");
     results.export_cap = format::count(export::EXPORT_CAP as i64);
     if results.rows.is_empty() && first_page && !results.no_data {
@@ -1108,5 +1124,30 @@ mod tests {
         let html = tail_row_html(&record);
         assert!(html.contains(r#"<tr class="ev warning""#), "{html}");
         assert!(html.contains("web-9"));
+    }
+
+    #[tokio::test]
+    async fn query_page_runs_the_language_and_points_at_errors() {
+        let (_dir, state) = sample_store();
+        let (status, _, body) = get(&state, "/query", &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("Ask anything"));
+        let (status, _, body) = get(
+            &state,
+            "/query?q=type%3AWarning%20%7C%20stats%20count%20by%20reason&c=prod",
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("<td class=\"mono\">BackOff</td>"), "{body}");
+        let (status, _, body) = get(&state, "/query?q=reason%3ABackOff%20%7C%20bogus", &[]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.contains("line 1, column"), "{body}");
+        assert!(body.contains("^"), "a caret under the spot: {body}");
+        let (_, _, details) = get(&state, "/events?reason=BackOff", &[]).await;
+        assert!(
+            details.contains("/query?q=reason:%22BackOff%22"),
+            "{details}"
+        );
     }
 }

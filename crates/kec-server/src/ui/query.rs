@@ -188,6 +188,41 @@ impl UiQuery {
         self.url(path)
     }
 
+    /// The filters of this state written in the query language (`reason:"BackOff" NOT
+    /// namespace:"kube-system" words`), for the query page.
+    pub(crate) fn query_language(&self) -> String {
+        let mut clauses = Vec::new();
+        for (key, value) in self.filters() {
+            if key == "q" {
+                continue;
+            }
+            let quoted = |text: &str| format!("{key}:\"{}\"", text.replace('"', "\\\""));
+            let (excluded, included): (Vec<&str>, Vec<&str>) = value
+                .split(',')
+                .map(str::trim)
+                .filter(|part| !part.is_empty())
+                .partition(|part| part.starts_with('!'));
+            match included.as_slice() {
+                [] => {}
+                [one] => clauses.push(quoted(one)),
+                many => clauses.push(format!(
+                    "({})",
+                    many.iter()
+                        .map(|part| quoted(part))
+                        .collect::<Vec<_>>()
+                        .join(" OR ")
+                )),
+            }
+            for part in excluded {
+                clauses.push(format!("NOT {}", quoted(part.trim_start_matches('!'))));
+            }
+        }
+        if let Some(text) = self.get("q") {
+            clauses.push(text.to_string());
+        }
+        clauses.join(" ")
+    }
+
     /// The full page of this state: what the address bar shows and links share.
     pub(crate) fn page_url(&self) -> String {
         self.url("/events")
@@ -266,6 +301,17 @@ mod tests {
             "reason=BackOff&cursor=9.1"
         );
         assert_eq!(parsed.without_filters().page_url(), "/events");
+    }
+
+    #[test]
+    fn filters_read_as_the_query_language() {
+        let parsed = query("type=Warning&reason=BackOff,Failed&namespace=!kube-system&q=oom");
+        let text = parsed.query_language();
+        assert_eq!(
+            text,
+            r#"type:"Warning" NOT namespace:"kube-system" (reason:"BackOff" OR reason:"Failed") oom"#
+        );
+        kec_query::parse(&text).expect("the query language reads it");
     }
 
     #[test]

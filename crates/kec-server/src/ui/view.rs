@@ -12,10 +12,11 @@ use crate::ui::query::UiQuery;
 
 /// Pages of the UI, in menu order. Those without an address are not built yet: the menu shows
 /// them as plain text so the layout does not move when they arrive.
-const PAGES: [(&str, Option<&str>); 7] = [
+const PAGES: [(&str, Option<&str>); 8] = [
     ("Clusters", Some("/clusters")),
     ("Overview", Some("/overview")),
     ("Events", Some("/events")),
+    ("Query", Some("/query")),
     ("Lifecycle", Some("/lifecycle")),
     ("Nodes", Some("/nodes")),
     ("Queries", Some("/queries")),
@@ -655,6 +656,8 @@ pub(crate) struct ResultsView {
     pub saved_query: String,
     /// The live tail of this view's filters.
     pub tail_url: String,
+    /// This view's filters on the query-language page.
+    pub query_language_url: String,
 }
 
 pub(crate) fn totals(occurrences: i64, records: u64) -> String {
