@@ -215,9 +215,19 @@ pub(crate) fn timeline(records: &[EventRecord], from_ms: i64, to_ms: i64, now_ms
     let mut markers = Vec::new();
     // Kubernetes' count of each restart or OOM Event (its highest), summed over Events.
     let mut marked: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    for record in records {
+    // One marker per kind per 1/120 of the range: a crash loop restarts hundreds of times,
+    // and a line for each would hide the chart.
+    let min_gap_ms = ((to_ms - from_ms) / 120).max(1);
+    let mut last_marker: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut sorted: Vec<&EventRecord> = records.iter().collect();
+    sorted.sort_by_key(|record| record.time_ms);
+    for record in sorted {
         if let Some(kind) = marker_of(record) {
-            markers.push(json!([record.time_ms, kind]));
+            let last = last_marker.entry(kind).or_insert(i64::MIN);
+            if record.time_ms.saturating_sub(*last) >= min_gap_ms {
+                markers.push(json!([record.time_ms, kind]));
+                *last = record.time_ms;
+            }
             let count = marked.entry((kind, record.uid.as_str())).or_default();
             *count = (*count).max(record.count);
         }
