@@ -1,11 +1,19 @@
-//! `kec demo`: the center on the embedded store plus a simulated cluster that plays realistic
-//! incidents through the real ingest API, so a newcomer sees everything in one command.
+//! `kec demo`: the center on the embedded store plus a simulated cluster, so a newcomer sees
+//! everything in one command. The simulation plays realistic incidents into a fake Kubernetes
+//! API server (kec-testkit's, the one the tests use), and a real `kec eventer` watches it and
+//! delivers to the center: the demo exercises the real collection path.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use kec_eventer::{
+    CenterSinkConfig, EventerConfig, KubeConnection, KubernetesSourceConfig, SinkConfig,
+};
 use kec_sim::demo::DemoCluster;
+use kec_store::EmbeddedStore;
+use kec_testkit::{FakeApiServer, FakeApiServerConfig};
 use tokio_util::sync::CancellationToken;
 
 use crate::{ServerArgs, server_config, shutdown_on_signals};
@@ -63,12 +71,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let server = tokio::spawn(kec_server::serve(
         server_config(&server_args),
         server_stop.clone(),
-        move |address, _| {
-            let _receiver_gone = address_tx.send(address);
+        move |address, state| {
+            let _receiver_gone = address_tx.send((address, state.store.clone()));
         },
     ));
-    let address = match address_rx.await {
-        Ok(address) => address,
+    let (address, store) = match address_rx.await {
+        Ok(listening) => listening,
         Err(_) => {
             return match server.await {
                 Ok(Err(error)) => Err(error).context(
@@ -85,6 +93,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         args.seed,
         args.history_hours,
         base.clone(),
+        store,
         shutdown.clone(),
     ));
     println!("kec demo is running: open {base}/events");
@@ -108,100 +117,91 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
 /// Occurrence totals of a demo run.
 struct Played {
-    /// Ground truth: what the simulated cluster produced.
+    /// Ground truth: what the simulated cluster's API server was given.
     produced: u64,
-    /// What the center's ingest API answered it added.
+    /// What the center's store holds for the demo cluster, delivered by the eventer.
     acknowledged: u64,
 }
 
-/// Plays the simulated cluster into the center until `stop`.
+/// Plays the simulated cluster into a fake Kubernetes API server and runs a real `kec
+/// eventer` against it, delivering to the center at `base`, until `stop`.
 async fn play(
     seed: u64,
     history_hours: u32,
     base: String,
+    store: Arc<EmbeddedStore>,
     stop: CancellationToken,
 ) -> anyhow::Result<Played> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()?;
     let start_ms = kec_model::time::now_ms() - i64::from(history_hours) * 3_600_000;
     let mut cluster = DemoCluster::new(seed, start_ms);
-    let url = format!("{base}/api/v1/clusters/{}/events", cluster.cluster_name());
-    // The history is played a simulated minute at a time to keep memory low.
+    let api = FakeApiServer::start(FakeApiServerConfig {
+        // The simulation is the whole cluster: no control-plane Events of the fake's own.
+        startup_events: false,
+        // Loading hours of history at once writes tens of thousands of changes.
+        watch_history_size: 200_000,
+        ..FakeApiServerConfig::default()
+    })
+    .await
+    .context("cannot start the demo's simulated API server")?;
+    let handle = api.handle();
+    let state_dir = tempfile::Builder::new()
+        .prefix("kec-demo-eventer-")
+        .tempdir()
+        .context("cannot create the demo eventer's state directory")?;
+    let source = KubernetesSourceConfig {
+        connection: KubeConnection::Url {
+            server_url: api.url(),
+        },
+        ..KubernetesSourceConfig::default()
+    };
+    let center = CenterSinkConfig::new(&base, cluster.cluster_name());
+    let mut config = EventerConfig::new(source, vec![SinkConfig::Center(center)]);
+    config.state_dir = state_dir.path().to_path_buf();
+    let eventer = config
+        .build()
+        .await
+        .context("the demo's eventer could not start")?;
+    // The history goes in a simulated minute at a time, to keep memory low.
     let mut simulated_ms = start_ms;
-    let mut acknowledged = 0u64;
     loop {
         let now = kec_model::time::now_ms();
         simulated_ms = (simulated_ms + 60_000).min(now);
         let frames = cluster.advance_to(simulated_ms);
-        for chunk in frames.chunks(2000) {
-            let mut body = Vec::with_capacity(chunk.len() * 800);
-            for frame in chunk {
-                serde_json::to_writer(&mut body, frame)?;
-                body.push(b'\n');
-            }
-            match send_with_retry(&client, &url, body, &stop).await? {
-                Some(occurrences) => acknowledged += occurrences,
-                None => {
-                    return Ok(Played {
-                        produced: cluster.occurrences_produced(),
-                        acknowledged,
-                    });
-                }
-            }
-        }
+        handle
+            .load_watch_frames(&frames)
+            .context("the simulated API server refused the demo's objects")?;
         if stop.is_cancelled() {
-            return Ok(Played {
-                produced: cluster.occurrences_produced(),
-                acknowledged,
-            });
+            break;
         }
         if simulated_ms < now {
             continue; // still catching up on history
         }
         tokio::select! {
-            _ = stop.cancelled() => return Ok(Played { produced: cluster.occurrences_produced(), acknowledged }),
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            () = stop.cancelled() => break,
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }
-}
-
-/// Sends one batch until the center takes it; returns the occurrences it added, or `None` when
-/// stopped before it could be delivered.
-async fn send_with_retry(
-    client: &reqwest::Client,
-    url: &str,
-    body: Vec<u8>,
-    stop: &CancellationToken,
-) -> anyhow::Result<Option<u64>> {
-    let mut delay = Duration::from_millis(200);
-    loop {
-        let result = client
-            .post(url)
-            .header("content-type", "application/x-ndjson")
-            .body(body.clone())
-            .send()
-            .await;
-        match result {
-            Ok(response) if response.status().is_success() => {
-                let answer: serde_json::Value = response.json().await?;
-                if let Some(rejected) = answer["rejected"].as_array().filter(|r| !r.is_empty()) {
-                    anyhow::bail!("the center rejected demo events: {rejected:?}");
-                }
-                return Ok(answer["occurrences"].as_u64());
-            }
-            Ok(response) if response.status().is_client_error() => {
-                let status = response.status();
-                let text = response.text().await.unwrap_or_default();
-                anyhow::bail!("the center refused the demo's batch ({status}): {text}");
-            }
-            Ok(response) => tracing::warn!(status = %response.status(), "ingest failed; retrying"),
-            Err(error) => tracing::warn!(%error, "ingest failed; retrying"),
-        }
-        tokio::select! {
-            _ = stop.cancelled() => return Ok(None),
-            _ = tokio::time::sleep(delay) => {}
-        }
-        delay = (delay * 2).min(Duration::from_secs(5));
+    let produced = handle.total_occurrences();
+    let delivered = || {
+        store
+            .clusters()
+            .ok()
+            .and_then(|clusters| {
+                clusters
+                    .into_iter()
+                    .find(|info| info.name == cluster.cluster_name())
+            })
+            .map_or(0, |info| info.occurrences.max(0) as u64)
+    };
+    // Give the eventer a moment to deliver what was written last.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while delivered() < produced && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    eventer.shutdown().await;
+    api.shutdown().await;
+    Ok(Played {
+        produced,
+        acknowledged: delivered(),
+    })
 }
