@@ -501,7 +501,7 @@ async fn sls_delivers_through_quota_and_server_errors_with_valid_signatures() {
     })
     .await;
     eventer.shutdown().await;
-    let state = fake.lock().unwrap();
+    let state = std::mem::take(&mut *fake.lock().unwrap());
     assert_eq!(
         state.bad_signatures, 0,
         "every request was signed correctly"
@@ -549,7 +549,7 @@ async fn sls_does_not_retry_authentication_errors() {
     })
     .await;
     eventer.shutdown().await;
-    let state = fake.lock().unwrap();
+    let state = std::mem::take(&mut *fake.lock().unwrap());
     assert_eq!(stat(&stats.retries), 0);
     assert_eq!(stat(&stats.delivered), 0);
     let records = stat(&stats.received) as usize;
@@ -654,7 +654,7 @@ async fn eventbridge_delivers_through_throttling_and_server_errors() {
     })
     .await;
     eventer.shutdown().await;
-    let state = fake.lock().unwrap();
+    let state = std::mem::take(&mut *fake.lock().unwrap());
     assert_eq!(state.bad_signatures, 0);
     assert_eq!(stat(&stats.retries), 3);
     assert_eq!(stat(&stats.delivered), SEEDED + 6);
@@ -813,4 +813,61 @@ fn a_missing_access_key_is_a_clear_startup_error() {
         header(&headers, "authorization"),
         sls_expected_authorization(&headers, "/logstores/k8s-event/shards/lb")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_access_key_can_come_from_a_secret_read_through_the_api() {
+    let (url, fake) = start_fake(Vec::new()).await;
+    let api = FakeApiServer::start(FakeApiServerConfig::default())
+        .await
+        .unwrap();
+    let encode = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
+    let mut config = sls_config(&url);
+    config.access_key = AccessKeyConfig {
+        secret_ref: Some(kec_eventer::sinks::alibaba::SecretRef::default()),
+        ..AccessKeyConfig::default()
+    };
+
+    // No Secret yet: the eventer does not start, and says which Secret it missed.
+    let state_dir = tempfile::tempdir().unwrap();
+    let source = KubernetesSourceConfig {
+        connection: KubeConnection::Url {
+            server_url: api.url(),
+        },
+        ..KubernetesSourceConfig::default()
+    };
+    let mut missing = EventerConfig::new(source, vec![SinkConfig::Sls(config.clone())]);
+    missing.state_dir = state_dir.path().to_path_buf();
+    let error = missing.build().await.unwrap_err().to_string();
+    assert!(
+        error.contains("Secret kube-system/alibaba-addon-secret does not exist"),
+        "{error}"
+    );
+
+    api.handle()
+        .apply_object(
+            kec_testkit::ResourceKind::Secret,
+            serde_json::json!({
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "alibaba-addon-secret", "namespace": "kube-system"},
+                "data": {"access-key-id": encode(KEY_ID), "access-key-secret": encode(KEY_SECRET)},
+            }),
+        )
+        .unwrap();
+    let eventer = start_eventer(&api, SinkConfig::Sls(config), state_dir.path()).await;
+    write_events(&api, 2);
+    let stats = sink_stats(&eventer);
+    wait_until("every log is accepted", || {
+        stat(&stats.received) >= SEEDED + 2
+            && fake.lock().unwrap().accepted.len() as u64 == stat(&stats.received)
+    })
+    .await;
+    eventer.shutdown().await;
+    let state = std::mem::take(&mut *fake.lock().unwrap());
+    assert!(state.requests >= 1);
+    assert_eq!(
+        state.bad_signatures, 0,
+        "signed with the Secret's AccessKey"
+    );
+    api.shutdown().await;
 }

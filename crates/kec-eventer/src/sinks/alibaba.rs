@@ -59,6 +59,27 @@ pub struct AccessKeyConfig {
     /// `kube-system`) holding the files `access-key-id`, `access-key-secret` and, optionally,
     /// `security-token`.
     pub secret_dir: Option<PathBuf>,
+    /// A Kubernetes Secret read through the API when the eventer starts, with the same keys
+    /// as `secret_dir` (`access-key-id`, `access-key-secret`, optionally `security-token`).
+    /// `secret_ref: {}` names ACK's `kube-system/alibaba-addon-secret`.
+    pub secret_ref: Option<SecretRef>,
+}
+
+/// A Secret by namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretRef {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl Default for SecretRef {
+    fn default() -> SecretRef {
+        SecretRef {
+            namespace: "kube-system".to_string(),
+            name: "alibaba-addon-secret".to_string(),
+        }
+    }
 }
 
 /// A resolved AccessKey. `Debug` shows nothing of it.
@@ -89,9 +110,10 @@ impl AccessKeyConfig {
     pub fn problems(&self, field: &str) -> Vec<String> {
         let mut problems = Vec::new();
         let inline = self.id.is_some() || self.secret.is_some();
-        if inline && self.secret_dir.is_some() {
+        let sources = [inline, self.secret_dir.is_some(), self.secret_ref.is_some()];
+        if sources.iter().filter(|given| **given).count() > 1 {
             problems.push(format!(
-                "{field}: give either id and secret or secret_dir, not both"
+                "{field}: give one of id and secret, secret_dir or secret_ref"
             ));
         }
         if self.id.is_some() != self.secret.is_some() {
@@ -129,6 +151,13 @@ impl AccessKeyConfig {
         if let Some(dir) = &self.secret_dir {
             return read_secret_dir(field, dir);
         }
+        if let Some(reference) = &self.secret_ref {
+            // Read through the API when the eventer starts (see `load_secret_refs`).
+            return Err(format!(
+                "{field}: Secret {}/{} was not read",
+                reference.namespace, reference.name
+            ));
+        }
         match (env(ENV_KEY_ID), env(ENV_KEY_SECRET)) {
             (Some(id), Some(secret)) if !id.trim().is_empty() && !secret.trim().is_empty() => {
                 Ok(AccessKey {
@@ -165,6 +194,72 @@ fn read_secret_dir(field: &str, dir: &Path) -> Result<AccessKey, String> {
         id,
         secret,
         security_token,
+    })
+}
+
+/// Reads the `secret_ref` Secrets of the Alibaba Cloud sinks through the Kubernetes API (once,
+/// at start) and puts their AccessKeys in the config; every failure is listed.
+pub(crate) async fn load_secret_refs(
+    mut config: crate::EventerConfig,
+    client: &kube::Client,
+) -> crate::Result<crate::EventerConfig> {
+    let mut problems = Vec::new();
+    for (name, sink) in &mut config.sinks {
+        let access_key = match sink {
+            super::SinkConfig::Sls(sls) => &mut sls.access_key,
+            super::SinkConfig::EventBridge(eventbridge) => &mut eventbridge.access_key,
+            _ => continue,
+        };
+        let Some(reference) = access_key.secret_ref.take() else {
+            continue;
+        };
+        let field = format!("sinks.{name}.access_key.secret_ref");
+        match read_secret(client, &reference, &field).await {
+            Ok(key) => {
+                access_key.id = Some(key.id);
+                access_key.secret = Some(key.secret);
+                access_key.security_token = key.security_token;
+            }
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(crate::Error::InvalidConfig(problems))
+    }
+}
+
+/// One Secret's AccessKey; errors name the Secret and key, never a value.
+async fn read_secret(
+    client: &kube::Client,
+    reference: &SecretRef,
+    field: &str,
+) -> Result<AccessKey, String> {
+    use k8s_openapi::api::core::v1::Secret;
+    let secrets: kube::Api<Secret> = kube::Api::namespaced(client.clone(), &reference.namespace);
+    let shown = format!("Secret {}/{}", reference.namespace, reference.name);
+    let secret = match secrets.get_opt(&reference.name).await {
+        Ok(Some(secret)) => secret,
+        Ok(None) => return Err(format!("{field}: {shown} does not exist")),
+        Err(error) => return Err(format!("{field}: cannot read {shown}: {error}")),
+    };
+    let data = secret.data.unwrap_or_default();
+    let value = |key: &str| -> Result<Option<Sensitive>, String> {
+        match data.get(key) {
+            None => Ok(None),
+            Some(bytes) => match std::str::from_utf8(&bytes.0).map(str::trim) {
+                Ok("") => Err(format!("{field}: {key} of {shown} is empty")),
+                Ok(text) => Ok(Some(Sensitive::new(text))),
+                Err(_) => Err(format!("{field}: {key} of {shown} is not UTF-8")),
+            },
+        }
+    };
+    let missing = |key: &str| format!("{field}: {shown} has no {key}");
+    Ok(AccessKey {
+        id: value(SECRET_KEY_ID_FILE)?.ok_or_else(|| missing(SECRET_KEY_ID_FILE))?,
+        secret: value(SECRET_KEY_SECRET_FILE)?.ok_or_else(|| missing(SECRET_KEY_SECRET_FILE))?,
+        security_token: value(SECRET_TOKEN_FILE)?,
     })
 }
 
@@ -229,6 +324,7 @@ mod tests {
             secret: None,
             security_token: None,
             secret_dir: Some("/x".into()),
+            secret_ref: None,
         };
         let problems = config.problems("sinks.sls.access_key");
         assert_eq!(problems.len(), 3, "{problems:?}");
