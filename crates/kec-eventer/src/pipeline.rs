@@ -113,8 +113,6 @@ impl Eventer {
         let config = crate::sinks::webhook::load_body_templates(config, &client).await?;
         // So are the AccessKeys of Alibaba Cloud sinks kept in Secrets.
         let config = crate::sinks::alibaba::load_secret_refs(config, &client).await?;
-        // So are the AccessKeys of Alibaba Cloud sinks kept in Secrets.
-        let config = crate::sinks::alibaba::load_secret_refs(config, &client).await?;
         let stats = Arc::new(EventerStats::default());
         let source_cancel = CancellationToken::new();
         let sink_cancel = CancellationToken::new();
