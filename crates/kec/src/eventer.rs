@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::bail;
-use kec_eventer::{EventerConfig, KubeConnection, KubernetesSourceConfig, kube_eventer};
+use kec_eventer::{EventerConfig, EventsApi, KubeConnection, KubernetesSourceConfig, kube_eventer};
 
 /// Watch this cluster's Events and deliver every occurrence to the kec center and other sinks.
 ///
@@ -51,6 +51,37 @@ pub struct EventerArgs {
     /// Directory of the state file (kec-eventer-state.json) and the center spools.
     #[arg(long, default_value = ".")]
     state_dir: PathBuf,
+    /// Which Event API to watch: core/v1 (default, as kube-eventer) or events.k8s.io/v1.
+    /// Overrides source.api of --config.
+    #[arg(long, value_name = "API")]
+    events_api: Option<EventsApi>,
+    /// Several replicas: only the holder of a coordination.k8s.io/v1 Lease watches Events
+    /// (needs get, create and update on leases). Overrides leader_election of --config.
+    #[arg(long)]
+    leader_elect: bool,
+    /// Name of the leader election Lease (default: kec-eventer).
+    #[arg(long, value_name = "NAME", requires = "leader_elect")]
+    leader_elect_lease_name: Option<String>,
+    /// Namespace of the leader election Lease (default: POD_NAMESPACE, else the service
+    /// account's namespace, else default).
+    #[arg(long, value_name = "NAMESPACE", requires = "leader_elect")]
+    leader_elect_namespace: Option<String>,
+}
+
+/// The flags that apply over both the other flags and --config: Event API, leader election.
+fn apply_common_flags(config: &mut EventerConfig, args: &EventerArgs) {
+    if let Some(events_api) = args.events_api {
+        config.source.api = events_api;
+    }
+    if args.leader_elect {
+        config.leader_election.enabled = true;
+    }
+    if let Some(lease_name) = &args.leader_elect_lease_name {
+        config.leader_election.lease_name = lease_name.clone();
+    }
+    if let Some(namespace) = &args.leader_elect_namespace {
+        config.leader_election.lease_namespace = Some(namespace.clone());
+    }
 }
 
 /// Query parameters of a kube-eventer URL (`?a=b&c=d`).
@@ -167,6 +198,7 @@ pub fn config_from_args(args: &EventerArgs) -> Result<EventerConfig, Vec<String>
     config.sinks = sinks;
     config.route = Some(route);
     config.state_dir = args.state_dir.clone();
+    apply_common_flags(&mut config, args);
     // "at least one --sink" (above) already says it in the flags' words.
     problems.extend(
         config
@@ -199,6 +231,10 @@ fn config_from_file(path: &std::path::Path, args: &EventerArgs) -> anyhow::Resul
     })?;
     if !text.lines().any(|line| line.starts_with("state_dir:")) {
         config.state_dir = args.state_dir.clone();
+    }
+    apply_common_flags(&mut config, args);
+    if let Err(kec_eventer::Error::InvalidConfig(problems)) = config.validate() {
+        bail!("invalid eventer flags:\n  - {}", problems.join("\n  - "));
     }
     Ok(config)
 }
@@ -301,6 +337,44 @@ mod tests {
             KubeConnection::InCluster {
                 server_url: Some("https://kubernetes.default".into())
             }
+        );
+    }
+
+    #[test]
+    fn leader_election_and_event_api_flags_map_onto_the_config() {
+        let plain = config_from_args(&args(&["--sink=stdout"])).unwrap();
+        assert!(!plain.leader_election.enabled);
+        assert_eq!(plain.source.api, EventsApi::CoreV1);
+        let config = config_from_args(&args(&[
+            "--sink=stdout",
+            "--leader-elect",
+            "--leader-elect-lease-name=eventer-prod",
+            "--leader-elect-namespace=kec-system",
+            "--events-api=events.k8s.io/v1",
+        ]))
+        .unwrap();
+        assert!(config.leader_election.enabled);
+        assert_eq!(config.leader_election.lease_name, "eventer-prod");
+        assert_eq!(
+            config.leader_election.lease_namespace.as_deref(),
+            Some("kec-system")
+        );
+        assert_eq!(config.source.api, EventsApi::EventsV1);
+        let bad = config_from_args(&args(&[
+            "--sink=stdout",
+            "--leader-elect",
+            "--leader-elect-lease-name=Bad_Name",
+            "--leader-elect-namespace=Bad_NS",
+        ]))
+        .unwrap_err();
+        assert_eq!(bad.len(), 2, "{bad:#?}");
+        let unknown_api = TestCli::try_parse_from(["kec-eventer", "--events-api=v2"]);
+        assert!(unknown_api.is_err());
+        let without_election =
+            TestCli::try_parse_from(["kec-eventer", "--leader-elect-namespace=kec"]);
+        assert!(
+            without_election.is_err(),
+            "the Lease flags need --leader-elect"
         );
     }
 
