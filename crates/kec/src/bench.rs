@@ -22,6 +22,9 @@ pub enum BenchCommand {
     Npd(crate::bench_npd::NpdBenchArgs),
     /// Ingest N synthetic events, then time the UI's overview and details pages.
     Ui(StoreBenchArgs),
+    /// A `kec eventer` process on the fake API server: relist rate into the center, its RSS,
+    /// and watch-to-searchable latency.
+    Eventer(crate::bench_eventer::EventerBenchArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -59,6 +62,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             .context("the benchmark thread failed")?,
         BenchCommand::Npd(args) => crate::bench_npd::run(args).await,
         BenchCommand::Ui(args) => ui_bench(args).await,
+        BenchCommand::Eventer(args) => crate::bench_eventer::run(args).await,
     }
 }
 
@@ -101,6 +105,10 @@ async fn ui_bench(args: StoreBenchArgs) -> anyhow::Result<()> {
             format!("/overview?from={}&to={end}", iso(end_ms - 7 * DAY_MS)),
         ),
         (
+            "details first result: table only (API, 50 rows + totals), 24 h",
+            format!("/api/v1/events?limit=50&from={day_ago}&to={end}"),
+        ),
+        (
             "details first result: results panel, 24 h",
             format!("/events/results?from={day_ago}&to={end}"),
         ),
@@ -132,7 +140,7 @@ async fn ui_bench(args: StoreBenchArgs) -> anyhow::Result<()> {
         }
         durations.sort_unstable();
         println!(
-            "{name:<54} p50 {:>9.3} ms   p99 {:>9.3} ms   {bytes} bytes",
+            "{name:<62} p50 {:>9.3} ms   p99 {:>9.3} ms   {bytes} bytes",
             percentile(&durations, 0.5).as_secs_f64() * 1000.0,
             percentile(&durations, 0.99).as_secs_f64() * 1000.0,
         );

@@ -48,7 +48,7 @@ fn log_messages(path: &Path) -> anyhow::Result<Vec<String>> {
 }
 
 /// `VmRSS` and `VmHWM` of a process, in KiB.
-fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+pub(crate) fn memory_kib(pid: u32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {
         status

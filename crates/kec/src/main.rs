@@ -8,6 +8,7 @@
 //! - `kec bench store`: the storage benchmark (ingest rate, bytes per event, query latencies).
 
 mod bench;
+mod bench_eventer;
 mod bench_npd;
 mod demo;
 mod eventer;
