@@ -61,15 +61,29 @@ pub async fn run_plugin(
         _ => global_timeout_ns,
     };
     let timeout = Duration::from_nanos(u64::try_from(timeout_ns).unwrap_or(0));
-    let mut child = match tokio::process::Command::new(&rule.path)
+    let mut command = tokio::process::Command::new(&rule.path);
+    command
         .args(&rule.args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-    {
+        .kill_on_drop(true);
+    let mut spawned = command.spawn();
+    // A plugin file being replaced (or still open for writing in a forked process) fails
+    // with ETXTBSY for a moment: retry briefly instead of reporting Unknown.
+    for _ in 0..5 {
+        match &spawned {
+            Err(error)
+                if error.raw_os_error() == Some(rustix::io::Errno::TXTBSY.raw_os_error()) =>
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                spawned = command.spawn();
+            }
+            _ => break,
+        }
+    }
+    let mut child = match spawned {
         Ok(child) => child,
         Err(error) => {
             tracing::error!(plugin = %rule.path.display(), %error, "error in starting plugin");
