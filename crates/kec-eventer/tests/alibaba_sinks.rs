@@ -871,3 +871,56 @@ async fn the_access_key_can_come_from_a_secret_read_through_the_api() {
     );
     api.shutdown().await;
 }
+
+#[test]
+fn yaml_configs_read_with_defaults_and_refuse_unknown_fields() {
+    let sink: SinkConfig = serde_saphyr::from_str(
+        "type: sls\nendpoint: https://cn-hangzhou.log.aliyuncs.com\nproject: k8s-log\nlogstore: k8s-event\naccess_key: {secret_ref: {}}\n",
+    )
+    .unwrap();
+    let SinkConfig::Sls(config) = &sink else {
+        panic!("{sink:?}")
+    };
+    assert!(config.compress);
+    assert_eq!(config.topic, "");
+    let reference = config.access_key.secret_ref.clone().unwrap();
+    assert_eq!(
+        (reference.namespace.as_str(), reference.name.as_str()),
+        ("kube-system", "alibaba-addon-secret")
+    );
+    assert!(
+        sink.problems("sinks.sls").is_empty(),
+        "{:?}",
+        sink.problems("sinks.sls")
+    );
+
+    let sink: SinkConfig = serde_saphyr::from_str(
+        "type: eventbridge\naccount_id: \"1234567890\"\nregion_id: cn-hangzhou\ncluster_id: c1\naccess_key: {secret_dir: /etc/kec/alibaba}\n",
+    )
+    .unwrap();
+    let SinkConfig::EventBridge(config) = &sink else {
+        panic!("{sink:?}")
+    };
+    assert_eq!(config.event_bus, "default");
+    assert!(config.internal);
+    assert_eq!(sink.kind(), "eventbridge");
+    assert!(
+        sink.problems("sinks.eb").is_empty(),
+        "{:?}",
+        sink.problems("sinks.eb")
+    );
+
+    assert!(
+        serde_saphyr::from_str::<SinkConfig>(
+            "type: sls\nendpoint: https://x\nproject: p\nlogstore: l\nshard: 1\n"
+        )
+        .is_err()
+    );
+    let both: SinkConfig = serde_saphyr::from_str(
+        "type: eventbridge\naccount_id: \"1\"\nregion_id: r\ncluster_id: c\naccess_key: {id: a, secret: b, secret_ref: {}}\n",
+    )
+    .unwrap();
+    let problems = both.problems("sinks.eb");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("give one of"), "{problems:?}");
+}
