@@ -786,7 +786,8 @@ fn kube_eventer_eventbridge_flags_work_unchanged() {
     );
     assert_eq!(config.access_key, AccessKeyConfig::inline("LTAIid", "sec"));
 
-    let uri = SinkUri::parse("eventbridge:?clusterId=c1");
+    // A URL before `?` is ignored, as kube-eventer does.
+    let uri = SinkUri::parse("eventbridge:https://ignored.example?clusterId=c1");
     let problems = eventbridge::from_kube_eventer_with_env(&uri, |_| None).unwrap_err();
     assert_eq!(problems.len(), 2, "region and account: {problems:?}");
 }

@@ -448,9 +448,8 @@ pub fn from_kube_eventer_with_env(
         "internal",
         "accountId",
     ]);
-    if !uri.target.is_empty() {
-        problems.push("--sink eventbridge takes no URL, only parameters".to_string());
-    }
+    // Like kube-eventer, any URL before `?` is ignored: the endpoint follows from the account
+    // and the region.
     let value = |param: &str, variable: &str| {
         uri.param(param)
             .map(str::to_string)
