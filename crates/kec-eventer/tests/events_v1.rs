@@ -117,7 +117,12 @@ async fn events_v1_empty_200_watches_force_relists_without_loss() {
     let (stats, requests) =
         exact_totals_under_events_v1_watch_fault(Fault::WatchEmptyResponse, 3).await;
     assert!(stat(&stats.forced_relists) >= 3, "{stats:?}");
-    // Each faulted watch is followed by a LIST, never by a re-watch from the same version.
+    // Each faulted watch is followed by a LIST, never by a re-watch from the same version
+    // (other resources, such as enrichment's pods, are watched in between).
+    let requests: Vec<&RecordedRequest> = requests
+        .iter()
+        .filter(|request| request.path.ends_with("/events"))
+        .collect();
     let watches: Vec<usize> = requests
         .iter()
         .enumerate()
@@ -209,17 +214,20 @@ async fn events_v1_series_counts_are_occurrences_in_a_watched_namespace() {
         support::wait_for_occurrences(&center.store, truth).await,
         truth as i64
     );
-    let reads: Vec<RecordedRequest> = handle
+    let event_reads: Vec<RecordedRequest> = handle
         .requests()
         .into_iter()
-        .filter(|request| matches!(request.verb, Some(Verb::List | Verb::Watch)))
+        .filter(|request| {
+            request.path.ends_with("/events")
+                && matches!(request.verb, Some(Verb::List | Verb::Watch))
+        })
         .collect();
     assert!(
-        reads
+        event_reads
             .iter()
             .any(|request| request.verb == Some(Verb::Watch))
     );
-    for request in &reads {
+    for request in &event_reads {
         assert_eq!(
             request.path,
             "/apis/events.k8s.io/v1/namespaces/prod/events"
