@@ -576,3 +576,28 @@ impl<K: WatchedEvent> SourceLoop<K> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_event_api_reads_from_flags_and_yaml_names() {
+        for (text, api) in [
+            ("core/v1", EventsApi::CoreV1),
+            ("v1", EventsApi::CoreV1),
+            ("core_v1", EventsApi::CoreV1),
+            ("events.k8s.io/v1", EventsApi::EventsV1),
+            ("events_v1", EventsApi::EventsV1),
+        ] {
+            assert_eq!(text.parse::<EventsApi>(), Ok(api), "{text}");
+        }
+        assert!("events.k8s.io/v1beta1".parse::<EventsApi>().is_err());
+        assert_eq!(EventsApi::EventsV1.to_string(), "events.k8s.io/v1");
+        let config: KubernetesSourceConfig =
+            serde_json::from_str(r#"{"api": "events_v1"}"#).unwrap();
+        assert_eq!(config.api, EventsApi::EventsV1);
+        assert_eq!(KubernetesSourceConfig::default().api, EventsApi::CoreV1);
+        assert!(serde_json::from_str::<KubernetesSourceConfig>(r#"{"api": "v2"}"#).is_err());
+    }
+}
