@@ -263,7 +263,9 @@ impl SegmentCollector for GroupingSegmentCollector {
 /// The columns of an event row, opened once per segment for the row scan.
 pub(crate) struct RowColumns {
     time: Column<i64>,
-    strings: Vec<Option<StrColumn>>,
+    /// Each string column with the values already resolved: resolving an ordinal walks the
+    /// term dictionary, and the same few namespaces and reasons repeat on most rows.
+    strings: Vec<(Option<StrColumn>, HashMap<u64, String>)>,
     occurrences: Column<i64>,
     count: Column<i64>,
 }
@@ -275,7 +277,7 @@ impl RowColumns {
             time: fast_fields.i64("time_ms")?,
             strings: Field::ALL
                 .iter()
-                .map(|field| fast_fields.str(field.as_str()))
+                .map(|field| Ok((fast_fields.str(field.as_str())?, HashMap::new())))
                 .collect::<tantivy::Result<_>>()?,
             occurrences: fast_fields.i64("occurrences")?,
             count: fast_fields.i64("count")?,
@@ -283,17 +285,26 @@ impl RowColumns {
     }
 
     /// The row of `doc` in [`kec_query::event_columns`] order, without the message.
-    pub(crate) fn row(&self, doc: DocId) -> Vec<Value> {
+    pub(crate) fn row(&mut self, doc: DocId) -> Vec<Value> {
         let mut row = Vec::with_capacity(Field::ALL.len() + 4);
         row.push(Value::Int(self.time.first(doc).unwrap_or_default()));
-        for column in &self.strings {
-            let mut text = String::new();
-            if let Some(column) = column
-                && let Some(ordinal) = column.term_ords(doc).next()
-            {
-                // An ordinal read from this column always resolves; an error leaves it empty.
-                let _found = column.ord_to_str(ordinal, &mut text);
-            }
+        for (column, resolved) in &mut self.strings {
+            let text = match column {
+                Some(column) => match column.term_ords(doc).next() {
+                    Some(ordinal) => resolved
+                        .entry(ordinal)
+                        .or_insert_with(|| {
+                            let mut text = String::new();
+                            // An ordinal read from this column always resolves; an error
+                            // leaves it empty.
+                            let _found = column.ord_to_str(ordinal, &mut text);
+                            text
+                        })
+                        .clone(),
+                    None => String::new(),
+                },
+                None => String::new(),
+            };
             row.push(Value::Str(text));
         }
         row.push(Value::Int(self.occurrences.first(doc).unwrap_or_default()));
