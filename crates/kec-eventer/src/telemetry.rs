@@ -4,7 +4,9 @@
 //! Metrics, read from the counters at scrape time:
 //! - `kec_eventer_events_received_total`, `kec_eventer_unparsable_total`,
 //!   `kec_eventer_lists_total`, `kec_eventer_relists_total` (forced), `kec_eventer_watch_restarts_total`,
-//!   `kec_eventer_backpressure_waits_total`, `kec_eventer_routed_nowhere_total`;
+//!   `kec_eventer_backpressure_waits_total`, `kec_eventer_routed_nowhere_total`,
+//!   `kec_eventer_enriched_total`; `kec_eventer_leader` (1 while this replica runs the sources),
+//!   `kec_eventer_leader_acquisitions_total`, `kec_eventer_leader_losses_total`;
 //! - per sink (`sink`, `kind` labels): `kec_eventer_sink_received_total`, `_delivered_total`,
 //!   `_retries_total`, `_dropped_total`, `_rate_limited_total`, `kec_eventer_sink_lag_seconds`
 //!   (newest delivered Event's time to its delivery, at the last delivery);
@@ -215,9 +217,30 @@ impl Collector for Telemetry {
                 "Events no route sent to any sink.",
                 read(&stats.routed_nowhere),
             ),
+            (
+                "kec_eventer_enriched",
+                "Events enrichment added something to.",
+                read(&stats.enriched),
+            ),
+            (
+                "kec_eventer_leader_acquisitions",
+                "Times this replica acquired the leader Lease.",
+                read(&stats.leader_acquisitions),
+            ),
+            (
+                "kec_eventer_leader_losses",
+                "Times this replica lost the leader Lease (not counting releases on shutdown).",
+                read(&stats.leader_losses),
+            ),
         ] {
             single(&mut encoder, name, help, value)?;
         }
+        gauge(
+            &mut encoder,
+            "kec_eventer_leader",
+            "1 while this replica runs the sources (always, without leader election), else 0.",
+            &[(Vec::new(), read(&stats.leader) as f64)],
+        )?;
         let per_sink = |pick: fn(&SinkStats) -> u64| -> Vec<(Labels, u64)> {
             self.sinks
                 .iter()
