@@ -75,7 +75,7 @@ async fn a_kernel_log_line_becomes_a_node_condition_and_an_event_in_the_center()
             server_url: api.url(),
         },
         watch_timeout_secs: 2,
-        backoff: fast.clone(),
+        backoff: fast,
         ..KubernetesSourceConfig::default()
     };
     let mut sink = CenterSinkConfig::new(&center_url, "e2e");
