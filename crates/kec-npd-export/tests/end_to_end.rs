@@ -192,6 +192,7 @@ async fn a_kernel_log_line_becomes_a_node_condition_and_an_event_in_the_center()
     }
 
     // ... and through kec eventer into the center's search API.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
     let deadline = Instant::now() + DEADLINE;
     let found = loop {

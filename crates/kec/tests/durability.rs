@@ -55,6 +55,7 @@ fn event_line(index: usize, count: i64) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_events_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
     let server = start(dir.path());
     let url = format!("{}/api/v1/clusters/prod/events", server.base);

@@ -36,6 +36,8 @@ pub async fn start(config: FakeApiServerConfig) -> FakeApiServer {
 }
 
 pub fn client() -> reqwest::Client {
+    // reqwest is built with rustls and no default crypto provider (the workspace picks ring).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .no_proxy()
         .build()
