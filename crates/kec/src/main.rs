@@ -74,6 +74,8 @@ struct ServerArgs {
 }
 
 fn main() -> std::process::ExitCode {
+    // reqwest and kube use rustls; the process-wide crypto provider is ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cli.log));
