@@ -13,9 +13,11 @@
 pub mod alibaba;
 pub mod center;
 pub mod eventbridge;
+pub mod file;
 pub mod http;
 pub mod sls;
 pub mod stdout;
+pub mod webhook;
 
 use std::sync::Arc;
 
@@ -34,6 +36,10 @@ pub enum SinkConfig {
     Center(CenterSinkConfig),
     /// JSON lines (the original Event objects) on standard output.
     Stdout(StdoutSinkConfig),
+    /// JSON lines (the original Event objects) appended to a file, rotated by size.
+    File(file::FileSinkConfig),
+    /// Any HTTP endpoint: method, headers and a body (kube-eventer's Go templates or JSON).
+    Webhook(webhook::WebhookSinkConfig),
     /// Alibaba Cloud Log Service (PutLogs).
     Sls(sls::SlsSinkConfig),
     /// Alibaba Cloud EventBridge (PutEvents, CloudEvents).
@@ -61,6 +67,7 @@ impl SinkConfig {
         match self {
             SinkConfig::Center(_) => "center",
             SinkConfig::Stdout(_) => "stdout",
+            SinkConfig::File(_) => "file",
             #[allow(unreachable_patterns)]
             other => other.http().map_or("unknown", HttpSinkConfig::kind),
         }
@@ -69,9 +76,10 @@ impl SinkConfig {
     /// The HTTP sink behind this config, if it is one.
     pub fn http(&self) -> Option<&dyn HttpSinkConfig> {
         match self {
+            SinkConfig::Webhook(config) => Some(config),
             SinkConfig::Sls(config) => Some(config),
             SinkConfig::EventBridge(config) => Some(config),
-            SinkConfig::Center(_) | SinkConfig::Stdout(_) => None,
+            SinkConfig::Center(_) | SinkConfig::Stdout(_) | SinkConfig::File(_) => None,
         }
     }
 
@@ -82,6 +90,7 @@ impl SinkConfig {
                 format!("center {} (cluster {})", config.endpoint, config.cluster)
             }
             SinkConfig::Stdout(_) => "stdout".to_string(),
+            SinkConfig::File(config) => format!("file {}", config.path.display()),
             #[allow(unreachable_patterns)]
             other => other
                 .http()
@@ -94,6 +103,7 @@ impl SinkConfig {
         match self {
             SinkConfig::Center(config) => config.problems(field),
             SinkConfig::Stdout(config) => config.problems(field),
+            SinkConfig::File(config) => config.problems(field),
             #[allow(unreachable_patterns)]
             other => other.http().map_or_else(Vec::new, |http| {
                 let mut problems = http.problems(field);
