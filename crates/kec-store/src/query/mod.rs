@@ -8,8 +8,10 @@
 //! A query runs in one of two ways. When the first pipe aggregates (`stats`, `top`,
 //! `timechart`) it is computed over every matching record straight from fast-field columns
 //! and later pipes work on its (small) table. Otherwise the newest matching records are read
-//! row by row (at most [`SCAN_LIMIT`], or [`SCAN_LIMIT_WITH_MESSAGE`] when the message must be
-//! read from the doc store) and every pipe runs in memory; the result then says it is limited.
+//! row by row from columns (at most [`SCAN_LIMIT`], or [`SCAN_LIMIT_WITH_MESSAGE`] when a pipe
+//! sorts or dedups by the message, which lives in the doc store) and every pipe runs in memory;
+//! the result then says it is limited. A message that is only shown is read at the end, for the
+//! rows returned.
 
 pub(crate) mod collect;
 pub(crate) mod compile;
@@ -31,7 +33,7 @@ use crate::{Error, Result};
 
 /// Most records read row by row for pipes that need rows.
 pub const SCAN_LIMIT: usize = 100_000;
-/// Most records read row by row when the message (in the doc store) is needed.
+/// Most records read row by row when a pipe sorts or dedups by the message (doc store).
 pub const SCAN_LIMIT_WITH_MESSAGE: usize = 10_000;
 /// Most rows a result returns.
 pub const MAX_ROWS: usize = 10_000;
@@ -81,6 +83,7 @@ impl EmbeddedStore {
             to_ms: request.to_ms,
         };
         let pipes = &request.query.pipes;
+        let mut deferred = None;
         let (mut step, rest, matched, scanned, scan_limited) = match pipes.first() {
             Some(first @ (Pipe::Stats { .. } | Pipe::Top { .. } | Pipe::Timechart { .. })) => {
                 let (step, matched) =
@@ -88,7 +91,9 @@ impl EmbeddedStore {
                 (step, &pipes[1..], Some(matched), matched, false)
             }
             _ => {
-                let (table, matched, limited) = self.scan(&search, pipes, &shape, request)?;
+                let (table, matched, limited, messages) =
+                    self.scan(&search, pipes, &shape, request)?;
+                deferred = messages;
                 let scanned = table.rows.len() as u64;
                 (
                     Step::Table(table),
@@ -114,6 +119,9 @@ impl EmbeddedStore {
             Step::Table(mut table) => {
                 let limited = table.rows.len() > max_rows;
                 table.rows.truncate(max_rows);
+                if let Some(messages) = deferred {
+                    messages.fill(&mut table, self)?;
+                }
                 (
                     Output::Rows {
                         columns: table.columns,
@@ -255,25 +263,30 @@ impl EmbeddedStore {
         Ok((step, matched))
     }
 
-    /// The newest matching records as event rows. Returns the table, how many matched, and
-    /// whether the scan limit cut what the pipes needed.
+    /// The newest matching records as event rows. Returns the table, how many matched,
+    /// whether the scan limit cut what the pipes needed, and the messages still to read.
     fn scan(
         &self,
         search: &Expr,
         pipes: &[Pipe],
         shape: &Shape,
         request: &QueryRequest,
-    ) -> Result<(Table, u64, bool)> {
-        let needs_message = match shape {
+    ) -> Result<(Table, u64, bool, Option<DeferredMessages>)> {
+        let message_shown = match shape {
             Shape::Rows { columns } => columns.iter().any(|c| c.kind == ColumnKind::Text),
             Shape::Series { .. } => false,
-        } || pipes.iter().any(|pipe| match pipe {
+        };
+        let message_in_pipes = pipes.iter().any(|pipe| match pipe {
             Pipe::Sort { keys } => keys
                 .iter()
                 .any(|key| key.column == kec_query::field::MESSAGE),
             Pipe::Dedup { fields } => fields.iter().any(|f| f == kec_query::field::MESSAGE),
             _ => false,
         });
+        // A message only shown is read for the rows left at the end; one a pipe sorts or
+        // dedups by is read for every scanned row.
+        let needs_message = message_in_pipes;
+        let mut deferred = (message_shown && !message_in_pipes).then(DeferredMessages::default);
         // Rows needed when the pipes only cut (fields, head): no more than they keep.
         let mut wanted: Option<usize> = Some(request.max_rows.clamp(1, MAX_ROWS));
         for pipe in pipes {
@@ -316,6 +329,9 @@ impl EmbeddedStore {
                 (SortByStaticFastValue::<u64>::for_field("seq"), Order::Desc),
             ));
             let (count, hits) = searcher.search(&query, &(Count, top))?;
+            if let Some(deferred) = &mut deferred {
+                deferred.searchers.push(searcher.clone());
+            }
             matched += count as u64;
             let mut columns: std::collections::HashMap<u32, RowColumns> =
                 std::collections::HashMap::new();
@@ -330,6 +346,12 @@ impl EmbeddedStore {
                 if needs_message {
                     let document: TantivyDocument = searcher.doc(address)?;
                     row.push(Value::Str(self.schema().record(&document)?.message));
+                } else if let Some(deferred) = &mut deferred {
+                    // A placeholder: the index of the row's document, read at the end.
+                    row.push(Value::Int(deferred.addresses.len() as i64));
+                    deferred
+                        .addresses
+                        .push((deferred.searchers.len().saturating_sub(1), address));
                 } else {
                     row.push(Value::Null);
                 }
@@ -344,6 +366,46 @@ impl EmbeddedStore {
             },
             matched,
             limited,
+            deferred,
         ))
+    }
+}
+
+/// Messages not read during the scan: the message column holds each row's index into
+/// `addresses` until [`DeferredMessages::fill`] reads the documents of the rows left.
+#[derive(Default)]
+struct DeferredMessages {
+    searchers: Vec<tantivy::Searcher>,
+    /// (index into `searchers`, document) per scanned row.
+    addresses: Vec<(usize, tantivy::DocAddress)>,
+}
+
+impl DeferredMessages {
+    fn fill(&self, table: &mut Table, store: &EmbeddedStore) -> Result<()> {
+        let Some(column) = table
+            .columns
+            .iter()
+            .position(|column| column.kind == ColumnKind::Text)
+        else {
+            return Ok(());
+        };
+        for row in &mut table.rows {
+            let Some(cell) = row.get_mut(column) else {
+                continue;
+            };
+            let Value::Int(placeholder) = *cell else {
+                continue;
+            };
+            let found = usize::try_from(placeholder)
+                .ok()
+                .and_then(|index| self.addresses.get(index))
+                .and_then(|(searcher, address)| Some((self.searchers.get(*searcher)?, *address)));
+            let Some((searcher, address)) = found else {
+                return Err(Error::Corrupt(format!("no document for row {placeholder}")));
+            };
+            let document: TantivyDocument = searcher.doc(address)?;
+            *cell = Value::Str(store.schema().record(&document)?.message);
+        }
+        Ok(())
     }
 }
