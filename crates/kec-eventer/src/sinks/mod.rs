@@ -12,12 +12,16 @@
 
 pub mod alibaba;
 pub mod center;
+pub mod chat;
+pub mod dingtalk;
 pub mod eventbridge;
-pub mod file;
 pub mod http;
+pub mod lark;
+pub mod slack;
 pub mod sls;
 pub mod stdout;
-pub mod webhook;
+pub mod teams;
+pub mod wechat;
 
 use std::sync::Arc;
 
@@ -36,10 +40,18 @@ pub enum SinkConfig {
     Center(CenterSinkConfig),
     /// JSON lines (the original Event objects) on standard output.
     Stdout(StdoutSinkConfig),
-    /// JSON lines (the original Event objects) appended to a file, rotated by size.
-    File(file::FileSinkConfig),
-    /// Any HTTP endpoint: method, headers and a body (kube-eventer's Go templates or JSON).
-    Webhook(webhook::WebhookSinkConfig),
+    /// A DingTalk group's custom robot.
+    #[serde(rename = "dingtalk")]
+    DingTalk(dingtalk::DingTalkSinkConfig),
+    /// WeCom: a group robot or an application.
+    #[serde(rename = "wechat")]
+    WeChat(wechat::WeChatSinkConfig),
+    /// A Feishu / Lark group's custom bot.
+    Lark(lark::LarkSinkConfig),
+    /// A Slack incoming webhook.
+    Slack(slack::SlackSinkConfig),
+    /// A Microsoft Teams incoming webhook.
+    Teams(teams::TeamsSinkConfig),
     /// Alibaba Cloud Log Service (PutLogs).
     Sls(sls::SlsSinkConfig),
     /// Alibaba Cloud EventBridge (PutEvents, CloudEvents).
@@ -67,7 +79,6 @@ impl SinkConfig {
         match self {
             SinkConfig::Center(_) => "center",
             SinkConfig::Stdout(_) => "stdout",
-            SinkConfig::File(_) => "file",
             #[allow(unreachable_patterns)]
             other => other.http().map_or("unknown", HttpSinkConfig::kind),
         }
@@ -76,10 +87,14 @@ impl SinkConfig {
     /// The HTTP sink behind this config, if it is one.
     pub fn http(&self) -> Option<&dyn HttpSinkConfig> {
         match self {
-            SinkConfig::Webhook(config) => Some(config),
+            SinkConfig::DingTalk(config) => Some(config),
+            SinkConfig::WeChat(config) => Some(config),
+            SinkConfig::Lark(config) => Some(config),
+            SinkConfig::Slack(config) => Some(config),
+            SinkConfig::Teams(config) => Some(config),
             SinkConfig::Sls(config) => Some(config),
             SinkConfig::EventBridge(config) => Some(config),
-            SinkConfig::Center(_) | SinkConfig::Stdout(_) | SinkConfig::File(_) => None,
+            SinkConfig::Center(_) | SinkConfig::Stdout(_) => None,
         }
     }
 
@@ -90,7 +105,6 @@ impl SinkConfig {
                 format!("center {} (cluster {})", config.endpoint, config.cluster)
             }
             SinkConfig::Stdout(_) => "stdout".to_string(),
-            SinkConfig::File(config) => format!("file {}", config.path.display()),
             #[allow(unreachable_patterns)]
             other => other
                 .http()
@@ -103,7 +117,6 @@ impl SinkConfig {
         match self {
             SinkConfig::Center(config) => config.problems(field),
             SinkConfig::Stdout(config) => config.problems(field),
-            SinkConfig::File(config) => config.problems(field),
             #[allow(unreachable_patterns)]
             other => other.http().map_or_else(Vec::new, |http| {
                 let mut problems = http.problems(field);
