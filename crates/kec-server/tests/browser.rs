@@ -6,6 +6,7 @@
 //! them the test says so and passes, except in CI (`CI=true`), where it fails.
 
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -29,12 +30,15 @@ fn first_existing(candidates: &[&str]) -> Option<PathBuf> {
         .find(|path| path.exists())
 }
 
-/// chromedriver, stopped when dropped.
+/// chromedriver in a process group of its own, with the browsers it starts; the whole group
+/// is killed when dropped, so a failing test leaves no Chromium behind.
 struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _already_gone = self.0.kill();
+        let group = rustix::process::Pid::from_child(&self.0);
+        let _already_gone =
+            rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
         let _reaped = self.0.wait();
     }
 }
@@ -112,6 +116,7 @@ async fn start_server(dir: &Path) -> (AppState, SocketAddr) {
 async fn start_browser(chromium: &Path, chromedriver: &Path) -> (Driver, Client) {
     let port = free_port();
     let child = Command::new(chromedriver)
+        .process_group(0)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
