@@ -150,3 +150,84 @@ fn columnar_and_in_memory_aggregation_agree() {
         assert!(!b.scan_limited);
     }
 }
+
+/// Messages read at the end (shown, not sorted by) belong to their rows, across day partitions
+/// and after pipes reorder the rows.
+#[test]
+fn deferred_messages_stay_with_their_rows_across_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(StoreConfig::new(dir.path())).unwrap();
+    let now_ms = parse_time(NOW).unwrap();
+    load(&store, now_ms);
+    // The same Events a day earlier, under other uids and names: a second partition.
+    let text = std::fs::read_to_string(golden_dir().join("events.ndjson")).unwrap();
+    for line in text.lines() {
+        let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+        let cluster = value["cluster"].as_str().unwrap().to_string();
+        let event = &mut value["event"];
+        for key in ["firstTimestamp", "lastTimestamp"] {
+            let time = event[key]
+                .as_str()
+                .unwrap()
+                .replace("2026-11-25", "2026-11-24");
+            event[key] = serde_json::Value::String(time);
+        }
+        let uid = format!("{}-yesterday", event["metadata"]["uid"].as_str().unwrap());
+        event["metadata"]["uid"] = serde_json::Value::String(uid);
+        let name = format!("{}-y", event["metadata"]["name"].as_str().unwrap());
+        event["metadata"]["name"] = serde_json::Value::String(name);
+        let object = format!("{}-y", event["involvedObject"]["name"].as_str().unwrap());
+        event["involvedObject"]["name"] = serde_json::Value::String(object);
+        let message = format!("{} (yesterday)", event["message"].as_str().unwrap());
+        event["message"] = serde_json::Value::String(message);
+        if let kec_model::ParsedLine::Observation(observation) =
+            kec_model::parse_value(event.clone(), &cluster, now_ms).unwrap()
+        {
+            store.ingest(vec![observation.record], now_ms).unwrap();
+        }
+    }
+    store.commit(now_ms).unwrap();
+    assert_eq!(store.days().unwrap().len(), 2);
+    let query = kec_query::parse("* | sort name, -time | fields name, time, message").unwrap();
+    let result = store
+        .query(&QueryRequest {
+            query,
+            from_ms: now_ms - 2 * kec_model::time::DAY_MS,
+            to_ms: now_ms,
+            now_ms,
+            max_rows: 1000,
+        })
+        .unwrap();
+    let kec_store::Output::Rows { rows, .. } = result.output else {
+        panic!("rows expected")
+    };
+    assert_eq!(rows.len(), 32);
+    let records = store
+        .search(&kec_store::SearchRequest::newest(
+            kec_store::Filter::default(),
+            100,
+        ))
+        .unwrap()
+        .records;
+    for row in rows {
+        let [
+            kec_store::Value::Str(name),
+            kec_store::Value::Int(time),
+            kec_store::Value::Str(message),
+        ] = row.as_slice()
+        else {
+            panic!("{row:?}")
+        };
+        assert!(
+            records.iter().any(|record| &record.object.name == name
+                && record.time_ms == *time
+                && &record.message == message),
+            "{name} {time} {message}"
+        );
+        assert_eq!(
+            name.ends_with("-y"),
+            message.ends_with("(yesterday)"),
+            "{name}: {message}"
+        );
+    }
+}
