@@ -342,9 +342,10 @@ fn to_record<K: WatchedEvent>(
     cluster: &str,
     stats: &EventerStats,
 ) -> Option<EventRecord> {
-    let converted = serde_json::to_value(event)
+    // Straight to text (no JSON tree in between): the record keeps the text as its raw Event.
+    let converted = serde_json::to_vec(event)
         .map_err(kec_model::Error::Json)
-        .and_then(|value| kec_model::parse_value(value, cluster, kec_model::time::now_ms()));
+        .and_then(|text| kec_model::parse_line(&text, cluster, kec_model::time::now_ms()));
     match converted {
         Ok(ParsedLine::Observation(observation)) => Some(observation.record),
         Ok(ParsedLine::Ignored(_)) => None,

@@ -140,6 +140,8 @@ pub async fn run(args: EventerBenchArgs) -> anyhow::Result<()> {
         .env_remove("KUBECONFIG")
         .env("HOME", state_dir.path())
         .env("KEC_LOG", "warn")
+        // As in deploy/eventer: mimalloc without transparent huge pages.
+        .env("MIMALLOC_ALLOW_THP", "0")
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .spawn()
