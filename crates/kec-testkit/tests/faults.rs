@@ -270,10 +270,7 @@ async fn shutdown_refuses_new_connections_at_once_and_ends_open_watches_cleanly_
     let shutdown = tokio::spawn(server.shutdown());
     tokio::time::sleep(Duration::from_millis(50)).await;
     // Not accepting any more.
-    let refused = client()
-        .get(format!("{base}/version"))
-        .send()
-        .await;
+    let refused = client().get(format!("{base}/version")).send().await;
     assert!(refused.is_err());
     // The open watch still streams during the grace period...
     handle
