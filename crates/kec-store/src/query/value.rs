@@ -171,17 +171,18 @@ impl QueryResult {
                     name: line.name.clone(),
                     kind: value.kind,
                 }));
-                let rows = buckets
-                    .iter()
-                    .enumerate()
-                    .map(|(index, bucket)| {
-                        let mut row = vec![Value::Int(*bucket)];
-                        row.extend(series.iter().map(|line| {
-                            line.values.get(index).cloned().unwrap_or(Value::Null)
-                        }));
-                        row
-                    })
-                    .collect();
+                let rows =
+                    buckets
+                        .iter()
+                        .enumerate()
+                        .map(|(index, bucket)| {
+                            let mut row = vec![Value::Int(*bucket)];
+                            row.extend(series.iter().map(|line| {
+                                line.values.get(index).cloned().unwrap_or(Value::Null)
+                            }));
+                            row
+                        })
+                        .collect();
                 (columns, rows)
             }
         }
