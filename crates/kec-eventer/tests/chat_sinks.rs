@@ -230,6 +230,8 @@ async fn run(
         connection: KubeConnection::Url {
             server_url: api.url(),
         },
+        // Only the test's Events: the fake cluster's own (node registrations) stay out.
+        namespaces: vec!["shop".to_string()],
         watch_timeout_secs: 2,
         backoff: BackoffConfig {
             initial_ms: 20,
