@@ -384,7 +384,7 @@ fn dingtalk_and_lark_signatures_at_a_fixed_time_match_the_documented_algorithms(
     let request = ding
         .format()
         .unwrap()
-        .request(&[record.clone()], 1_700_000_000_000)
+        .request(std::slice::from_ref(&record), 1_700_000_000_000)
         .unwrap();
     assert_eq!(
         request.url,
