@@ -15,12 +15,14 @@ pub mod center;
 pub mod chat;
 pub mod dingtalk;
 pub mod eventbridge;
+pub mod file;
 pub mod http;
 pub mod lark;
 pub mod slack;
 pub mod sls;
 pub mod stdout;
 pub mod teams;
+pub mod webhook;
 pub mod wechat;
 
 use std::sync::Arc;
@@ -40,6 +42,10 @@ pub enum SinkConfig {
     Center(CenterSinkConfig),
     /// JSON lines (the original Event objects) on standard output.
     Stdout(StdoutSinkConfig),
+    /// JSON lines (the original Event objects) appended to a file, rotated by size.
+    File(file::FileSinkConfig),
+    /// Any HTTP endpoint: method, headers and a body (kube-eventer's Go templates or JSON).
+    Webhook(webhook::WebhookSinkConfig),
     /// A DingTalk group's custom robot.
     #[serde(rename = "dingtalk")]
     DingTalk(dingtalk::DingTalkSinkConfig),
@@ -79,6 +85,7 @@ impl SinkConfig {
         match self {
             SinkConfig::Center(_) => "center",
             SinkConfig::Stdout(_) => "stdout",
+            SinkConfig::File(_) => "file",
             #[allow(unreachable_patterns)]
             other => other.http().map_or("unknown", HttpSinkConfig::kind),
         }
@@ -87,6 +94,7 @@ impl SinkConfig {
     /// The HTTP sink behind this config, if it is one.
     pub fn http(&self) -> Option<&dyn HttpSinkConfig> {
         match self {
+            SinkConfig::Webhook(config) => Some(config),
             SinkConfig::DingTalk(config) => Some(config),
             SinkConfig::WeChat(config) => Some(config),
             SinkConfig::Lark(config) => Some(config),
@@ -94,7 +102,7 @@ impl SinkConfig {
             SinkConfig::Teams(config) => Some(config),
             SinkConfig::Sls(config) => Some(config),
             SinkConfig::EventBridge(config) => Some(config),
-            SinkConfig::Center(_) | SinkConfig::Stdout(_) => None,
+            SinkConfig::Center(_) | SinkConfig::Stdout(_) | SinkConfig::File(_) => None,
         }
     }
 
@@ -105,6 +113,7 @@ impl SinkConfig {
                 format!("center {} (cluster {})", config.endpoint, config.cluster)
             }
             SinkConfig::Stdout(_) => "stdout".to_string(),
+            SinkConfig::File(config) => format!("file {}", config.path.display()),
             #[allow(unreachable_patterns)]
             other => other
                 .http()
@@ -117,6 +126,7 @@ impl SinkConfig {
         match self {
             SinkConfig::Center(config) => config.problems(field),
             SinkConfig::Stdout(config) => config.problems(field),
+            SinkConfig::File(config) => config.problems(field),
             #[allow(unreachable_patterns)]
             other => other.http().map_or_else(Vec::new, |http| {
                 let mut problems = http.problems(field);
