@@ -337,6 +337,28 @@ impl Sources {
 }
 
 /// Converts one Event into a record for the sinks; `None` (counted) when it is not one.
+/// The list metadata of a LIST answer (its items are read by kec-model).
+#[derive(Deserialize)]
+struct ListEnvelope {
+    #[serde(default)]
+    metadata: ListMetadata,
+}
+
+#[derive(Default, Deserialize)]
+struct ListMetadata {
+    #[serde(rename = "resourceVersion", default)]
+    resource_version: Option<String>,
+    #[serde(rename = "continue", default)]
+    continue_token: Option<String>,
+}
+
+/// One LIST page turned into records.
+struct ListPage {
+    records: Vec<EventRecord>,
+    continue_token: Option<String>,
+    resource_version: Option<String>,
+}
+
 fn to_record<K: WatchedEvent>(
     event: &K,
     cluster: &str,
@@ -480,7 +502,7 @@ impl<K: WatchedEvent> SourceLoop<K> {
             if let Some(token) = &continue_token {
                 params = params.continue_token(token);
             }
-            let page = match self.api.list(&params).await {
+            let page = match self.list_page(&params).await {
                 Ok(page) => page,
                 Err(error) if continue_token.is_some() && is_gone(&error) => {
                     tracing::info!(scope = %self.scope, "continue token expired; restarting the LIST");
@@ -489,18 +511,45 @@ impl<K: WatchedEvent> SourceLoop<K> {
                 }
                 Err(error) => return Err(error),
             };
-            for event in &page.items {
-                if let Some(record) = to_record(event, &self.cluster, &self.stats)
-                    && !self.send(record).await
-                {
+            for record in page.records {
+                if !self.send(record).await {
                     return Ok(None);
                 }
             }
-            continue_token = page.metadata.continue_.filter(|token| !token.is_empty());
+            continue_token = page.continue_token.filter(|token| !token.is_empty());
             if continue_token.is_none() {
-                return Ok(Some(page.metadata.resource_version.unwrap_or_default()));
+                return Ok(Some(page.resource_version.unwrap_or_default()));
             }
         }
+    }
+
+    /// One LIST page, read as text and parsed once by kec-model (the LIST is where a relist
+    /// spends its time; kube's typed `list` would decode every Event into k8s-openapi's types
+    /// only for the eventer to write them out as text again).
+    async fn list_page(&self, params: &ListParams) -> kube::Result<ListPage> {
+        let request = kube::core::Request::new(self.api.resource_url())
+            .list(params)
+            .map_err(kube::Error::BuildRequest)?;
+        let text = self.api.clone().into_client().request_text(request).await?;
+        let list: ListEnvelope =
+            serde_json::from_str(&text).map_err(kube::Error::SerdeError)?;
+        let mut records = Vec::new();
+        let receipt_ms = kec_model::time::now_ms();
+        for parsed in kec_model::parse_document(text.as_bytes(), &self.cluster, receipt_ms) {
+            match parsed {
+                Ok(ParsedLine::Observation(observation)) => records.push(observation.record),
+                Ok(ParsedLine::Ignored(_)) => {}
+                Err(error) => {
+                    self.stats.unparsable.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(%error, scope = %self.scope, "skipping a listed Event kec cannot read");
+                }
+            }
+        }
+        Ok(ListPage {
+            records,
+            continue_token: list.metadata.continue_token,
+            resource_version: list.metadata.resource_version,
+        })
     }
 
     /// One WATCH request from `resource_version`, which advances with every frame.

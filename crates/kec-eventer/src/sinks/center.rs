@@ -69,11 +69,12 @@ pub struct CenterSinkConfig {
 /// The environment variable a center sink reads its token from when no `token_file` is set.
 pub const TOKEN_ENV: &str = "KEC_CENTER_TOKEN";
 
+// A relist sends thousands of Events at once: big batches mean few fsyncs on both sides.
 fn default_batch_max_events() -> usize {
-    1_000
+    5_000
 }
 fn default_batch_max_bytes() -> usize {
-    1024 * 1024
+    4 * 1024 * 1024
 }
 fn default_batch_max_wait_ms() -> u64 {
     200
