@@ -531,8 +531,7 @@ impl<K: WatchedEvent> SourceLoop<K> {
             .list(params)
             .map_err(kube::Error::BuildRequest)?;
         let text = self.api.clone().into_client().request_text(request).await?;
-        let list: ListEnvelope =
-            serde_json::from_str(&text).map_err(kube::Error::SerdeError)?;
+        let list: ListEnvelope = serde_json::from_str(&text).map_err(kube::Error::SerdeError)?;
         let mut records = Vec::new();
         let receipt_ms = kec_model::time::now_ms();
         for parsed in kec_model::parse_document(text.as_bytes(), &self.cluster, receipt_ms) {
