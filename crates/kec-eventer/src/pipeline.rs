@@ -89,7 +89,6 @@ pub struct Eventer {
     draining_tasks: Vec<JoinHandle<()>>,
     /// Center senders: end when their spool is empty and their batcher is done.
     sender_tasks: Vec<JoinHandle<()>>,
-    spools: Vec<Arc<Spool>>,
     /// (sink name, spool) for telemetry.
     named_spools: Vec<(String, Arc<Spool>)>,
     flush_timeout: Duration,
@@ -138,7 +137,6 @@ impl Eventer {
         let mut sink_stats = Vec::new();
         let mut draining_tasks = Vec::new();
         let mut sender_tasks = Vec::new();
-        let mut spools = Vec::new();
         let mut named_spools = Vec::new();
         for (name, sink) in &config.sinks {
             let stats_of_sink = Arc::new(SinkStats::new(name, sink.kind()));
@@ -182,19 +180,23 @@ impl Eventer {
                     )?;
                     draining_tasks.push(tasks.batcher);
                     sender_tasks.push(tasks.sender);
-                    named_spools.push((name.clone(), spool.clone()));
-                    spools.push(spool);
+                    named_spools.push((name.clone(), spool));
                 }
                 SinkConfig::Stdout(stdout) => {
-                    draining_tasks.push(tokio::spawn(stdout.clone().run(sink_rx, stats.clone())));
+                    draining_tasks.push(tokio::spawn(stdout.clone().run(
+                        sink_rx,
+                        stats.clone(),
+                        stats_of_sink.clone(),
+                    )));
                 }
                 SinkConfig::File(file) => {
-                    let (file, stats) = (file.clone(), stats.clone());
+                    let (file, stats, sink_stats) =
+                        (file.clone(), stats.clone(), stats_of_sink.clone());
                     draining_tasks.push(tokio::task::spawn_blocking(move || {
-                        file.run(sink_rx, stats)
+                        file.run(sink_rx, stats, sink_stats)
                     }));
                 }
-                #[allow(unreachable_patterns)]
+                // HTTP sinks were started above.
                 _ => {}
             }
         }
@@ -244,7 +246,6 @@ impl Eventer {
             fanout_task,
             draining_tasks,
             sender_tasks,
-            spools,
             named_spools,
             flush_timeout: Duration::from_millis(config.flush_timeout_ms),
             failed,
@@ -278,9 +279,9 @@ impl Eventer {
 
     /// The spool directories of the center sinks.
     pub fn spool_dirs(&self) -> Vec<PathBuf> {
-        self.spools
+        self.named_spools
             .iter()
-            .map(|spool| spool.dir().to_path_buf())
+            .map(|(_, spool)| spool.dir().to_path_buf())
             .collect()
     }
 

@@ -301,25 +301,19 @@ impl Collector for Telemetry {
             "At the last delivery: from the newest delivered Event's last occurrence to its delivery.",
             &lags,
         )?;
-        let spool_bytes: Vec<(Labels, f64)> = self
-            .spools
-            .iter()
-            .map(|(name, spool)| (vec![("sink", name.clone())], spool.pending_bytes() as f64))
-            .collect();
+        let (mut spool_bytes, mut spool_batches) = (Vec::new(), Vec::new());
+        for (name, spool) in &self.spools {
+            let labels: Labels = vec![("sink", name.clone())];
+            let batches = spool.pending().map_or(0, |pending| pending.len());
+            spool_bytes.push((labels.clone(), spool.pending_bytes() as f64));
+            spool_batches.push((labels, batches as f64));
+        }
         gauge(
             &mut encoder,
             "kec_eventer_spool_bytes",
             "Bytes waiting in a center sink's spool.",
             &spool_bytes,
         )?;
-        let spool_batches: Vec<(Labels, f64)> = self
-            .spools
-            .iter()
-            .map(|(name, spool)| {
-                let batches = spool.pending().map_or(0, |pending| pending.len());
-                (vec![("sink", name.clone())], batches as f64)
-            })
-            .collect();
         gauge(
             &mut encoder,
             "kec_eventer_spool_batches",
@@ -412,12 +406,23 @@ mod tests {
         let sink = Arc::new(SinkStats::new("oncall", "dingtalk"));
         sink.delivered.store(3, Ordering::Relaxed);
         sink.last_lag_ms.store(1_500, Ordering::Relaxed);
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Arc::new(Spool::open(dir.path().join("spool")).unwrap());
+        spool.append(b"{}\n").unwrap();
         let text = Telemetry {
             stats,
             sinks: vec![sink],
-            spools: Vec::new(),
+            spools: vec![("center".to_string(), spool)],
         }
         .render();
+        assert!(
+            text.contains(r#"kec_eventer_spool_batches{sink="center"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"kec_eventer_spool_bytes{sink="center"} 3"#),
+            "{text}"
+        );
         assert!(
             text.contains("kec_eventer_events_received_total 7\n"),
             "{text}"

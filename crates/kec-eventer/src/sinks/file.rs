@@ -22,6 +22,7 @@ use kec_model::EventRecord;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use crate::metrics::SinkStats;
 use crate::pipeline::EventerStats;
 
 /// Appends each observed Event as one JSON line to a file, rotated by size.
@@ -88,6 +89,7 @@ impl FileSinkConfig {
         self,
         mut events_rx: mpsc::Receiver<Arc<EventRecord>>,
         stats: Arc<EventerStats>,
+        sink_stats: Arc<SinkStats>,
     ) {
         let mut writer = match RotatingFile::open(&self) {
             Ok(writer) => writer,
@@ -117,6 +119,7 @@ impl FileSinkConfig {
                 return;
             }
             stats.events_delivered.fetch_add(written, Ordering::Relaxed);
+            sink_stats.delivered.fetch_add(written, Ordering::Relaxed);
         }
     }
 }
@@ -234,7 +237,13 @@ mod tests {
         }
         drop(events_tx);
         let stats = Arc::new(EventerStats::default());
-        config.run(events_rx, stats.clone());
+        let sink_stats = Arc::new(SinkStats::new("file", "file"));
+        config.run(events_rx, stats.clone(), sink_stats.clone());
+        assert_eq!(
+            SinkStats::value(&sink_stats.delivered),
+            EventerStats::value(&stats.events_delivered),
+            "the sink's own counter follows the eventer's"
+        );
         stats
     }
 

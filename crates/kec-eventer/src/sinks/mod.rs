@@ -86,7 +86,6 @@ impl SinkConfig {
             SinkConfig::Center(_) => "center",
             SinkConfig::Stdout(_) => "stdout",
             SinkConfig::File(_) => "file",
-            #[allow(unreachable_patterns)]
             other => other.http().map_or("unknown", HttpSinkConfig::kind),
         }
     }
@@ -114,7 +113,6 @@ impl SinkConfig {
             }
             SinkConfig::Stdout(_) => "stdout".to_string(),
             SinkConfig::File(config) => format!("file {}", config.path.display()),
-            #[allow(unreachable_patterns)]
             other => other
                 .http()
                 .map_or_else(|| "unknown".to_string(), HttpSinkConfig::describe),
@@ -127,7 +125,6 @@ impl SinkConfig {
             SinkConfig::Center(config) => config.problems(field),
             SinkConfig::Stdout(config) => config.problems(field),
             SinkConfig::File(config) => config.problems(field),
-            #[allow(unreachable_patterns)]
             other => other.http().map_or_else(Vec::new, |http| {
                 let mut problems = http.problems(field);
                 problems.extend(http.delivery().problems(&format!("{field}.delivery")));

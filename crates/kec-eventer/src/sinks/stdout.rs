@@ -8,6 +8,7 @@ use kec_model::EventRecord;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use crate::metrics::SinkStats;
 use crate::pipeline::EventerStats;
 
 /// Writes each observed Event as one JSON line to standard output. No options yet.
@@ -25,6 +26,7 @@ impl StdoutSinkConfig {
         self,
         mut events_rx: mpsc::Receiver<Arc<EventRecord>>,
         stats: Arc<EventerStats>,
+        sink_stats: Arc<SinkStats>,
     ) {
         let mut buffer = Vec::new();
         while let Some(record) = events_rx.recv().await {
@@ -42,6 +44,7 @@ impl StdoutSinkConfig {
                 return;
             }
             stats.events_delivered.fetch_add(written, Ordering::Relaxed);
+            sink_stats.delivered.fetch_add(written, Ordering::Relaxed);
         }
     }
 }
