@@ -39,6 +39,8 @@ macro_rules! assets {
 const ASSETS: &[Asset] = assets![
     "app.css" => CSS,
     "app.js" => JS,
+    "keys.js" => JS,
+    "lanes.js" => JS,
     "favicon.svg" => SVG,
     "vendor/README.md" => TEXT,
     "vendor/htmx/htmx.min.js" => JS,
@@ -87,6 +89,8 @@ pub(crate) struct AssetUrls {
     pub htmx: String,
     pub echarts: String,
     pub app: String,
+    pub keys: String,
+    pub lanes: String,
 }
 
 impl AssetUrls {
@@ -97,6 +101,8 @@ impl AssetUrls {
             htmx: url("vendor/htmx/htmx.min.js"),
             echarts: url("vendor/echarts/echarts.min.js"),
             app: url("app.js"),
+            keys: url("keys.js"),
+            lanes: url("lanes.js"),
         }
     }
 }

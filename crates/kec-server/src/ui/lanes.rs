@@ -1,7 +1,8 @@
 //! Swimlanes of one object's story, built from its Events: which lane an Event belongs to
 //! (scheduling, image, one per container, probes, volumes, node; conditions and problems for
 //! Nodes), one bar per Event object from first to last seen with its ×N and observation ticks,
-//! and restart/OOM markers. Pure functions over records, so any kind of object works.
+//! restart/OOM markers, and for Pods a phase band (Pending, Running, Back-off, Terminated)
+//! inferred from the Events. Pure functions over records, so any kind of object works.
 
 use std::collections::BTreeMap;
 
@@ -93,6 +94,111 @@ fn marker_of(record: &EventRecord) -> Option<&'static str> {
     }
 }
 
+/// A pod phase as its Events suggest it (kubelet reports no phase change as an Event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Pending,
+    Running,
+    BackOff,
+    Terminated,
+}
+
+impl Phase {
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Phase::Pending => "Pending",
+            Phase::Running => "Running",
+            Phase::BackOff => "Back-off",
+            Phase::Terminated => "Terminated",
+        }
+    }
+}
+
+/// The phase an observation moves a pod to, given the phase it is in.
+fn phase_after(record: &EventRecord, current: Option<Phase>) -> Option<Phase> {
+    let message = record.message.to_ascii_lowercase();
+    let restarting = message.contains("restart");
+    let next = match record.reason.as_str() {
+        "Started" => Phase::Running,
+        "Killing" if restarting => Phase::BackOff,
+        "Killing"
+        | "Evicted"
+        | "Preempted"
+        | "Preempting"
+        | "TaintManagerEviction"
+        | "NodeShutdown"
+        | "Shutdown"
+        | "Deleted" => Phase::Terminated,
+        "BackOff" if message.contains("image") => Phase::Pending,
+        "BackOff" => Phase::BackOff,
+        _ if matches!(record.category, Category::PodCrash | Category::Oom) => Phase::BackOff,
+        "Scheduled"
+        | "FailedScheduling"
+        | "Pulling"
+        | "Pulled"
+        | "ErrImagePull"
+        | "ImagePullBackOff"
+        | "FailedMount"
+        | "FailedAttachVolume"
+        | "Created"
+        | "FailedCreatePodSandBox"
+        | "SandboxChanged" => match current {
+            // Pulls and creations during a crash loop are the restart, not a new start.
+            Some(Phase::Running | Phase::BackOff) => return None,
+            _ => Phase::Pending,
+        },
+        _ => return None,
+    };
+    Some(next)
+}
+
+/// The phase band of a pod: `(start, end, phase)` spans covering first event to `to_ms`,
+/// adjacent spans of the same phase merged. Empty for other kinds.
+pub(crate) fn phases(records: &[EventRecord], to_ms: i64) -> Vec<(i64, i64, Phase)> {
+    if records.iter().any(|record| record.object.kind != "Pod") {
+        return Vec::new();
+    }
+    // Every observation is a point; a repeated Event's first-seen time is one more, so a
+    // crash loop first noticed at its 4th back-off still starts where it began.
+    let mut first_seen: BTreeMap<&str, &EventRecord> = BTreeMap::new();
+    for record in records {
+        let earliest = first_seen.entry(record.uid.as_str()).or_insert(record);
+        if record.first_ms < earliest.first_ms {
+            *earliest = record;
+        }
+    }
+    let mut points: Vec<(i64, &EventRecord)> = records
+        .iter()
+        .map(|record| (record.time_ms, record))
+        .chain(
+            first_seen
+                .values()
+                .filter(|record| record.first_ms > 0 && record.first_ms < record.time_ms)
+                .map(|record| (record.first_ms, *record)),
+        )
+        .collect();
+    points.sort_by_key(|(at, record)| (*at, record.seq));
+    let mut band: Vec<(i64, i64, Phase)> = Vec::new();
+    let mut current: Option<Phase> = None;
+    for (at, record) in points {
+        let Some(next) = phase_after(record, current) else {
+            continue;
+        };
+        if current != Some(next) {
+            if let Some(last) = band.last_mut() {
+                last.1 = at;
+            }
+            band.push((at, at, next));
+            current = Some(next);
+        }
+    }
+    if let Some(last) = band.last_mut() {
+        last.1 = to_ms.max(last.0);
+    }
+    band.retain(|(start, end, _)| end > start);
+    band
+}
+
 /// One Event object in a lane: a bar from first to last seen.
 pub(crate) struct Item {
     pub lane: String,
@@ -128,6 +234,8 @@ pub(crate) struct Timeline {
     pub restarts: i64,
     pub ooms: i64,
     pub summary: String,
+    /// Whether a phase band is drawn (Pods).
+    pub has_phases: bool,
 }
 
 /// Groups `records` (one object's, any order) into lanes and bars.
@@ -245,10 +353,25 @@ pub(crate) fn timeline(records: &[EventRecord], from_ms: i64, to_ms: i64, now_ms
         .map(|item| item.first_ms)
         .min()
         .unwrap_or(from_ms);
+    let band: Vec<serde_json::Value> = phases(records, to_ms)
+        .into_iter()
+        .map(|(start, end, phase)| json!([start, end, phase.label()]))
+        .collect();
+    let has_phases = !band.is_empty();
+    let phase_summary = if band.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<&str> = band
+            .iter()
+            .filter_map(|span| span.get(2).and_then(serde_json::Value::as_str))
+            .collect();
+        format!("; phases {}", names.join(" → "))
+    };
     let json = json!({
         "from": earliest.min(from_ms),
         "to": to_ms,
         "lanes": lanes,
+        "phases": band,
         "items": chart_items,
         "ticks": ticks,
         "markers": markers,
@@ -273,7 +396,7 @@ pub(crate) fn timeline(records: &[EventRecord], from_ms: i64, to_ms: i64, now_ms
         })
         .collect();
     let summary = format!(
-        "{} Events in {} lanes ({}); {} restart back-offs and {} OOM kills",
+        "{} Events in {} lanes ({}); {} restart back-offs and {} OOM kills{phase_summary}",
         items.len(),
         lanes.len(),
         lanes.join(", "),
@@ -283,10 +406,11 @@ pub(crate) fn timeline(records: &[EventRecord], from_ms: i64, to_ms: i64, now_ms
     Timeline {
         json,
         story,
-        lanes: lanes.len(),
+        lanes: lanes.len() + usize::from(has_phases),
         restarts,
         ooms,
         summary,
+        has_phases,
     }
 }
 
@@ -466,5 +590,126 @@ mod tests {
         );
         assert_eq!(timeline.story[0].reason, "Scheduled", "first seen first");
         assert!(timeline.story.iter().any(|row| row.count == "4"));
+    }
+
+    #[test]
+    fn the_phase_band_follows_a_pod_from_pending_through_a_crash_loop_to_termination() {
+        let minute = |m: i64| (1_800_000_000 + m * 60) * 1000;
+        let records = vec![
+            record("s", "Pod", "Scheduled", "", "assigned", 1, 0),
+            record(
+                "p",
+                "Pod",
+                "Pulled",
+                "spec.containers{web}",
+                "pulled image",
+                1,
+                1,
+            ),
+            record(
+                "t",
+                "Pod",
+                "Started",
+                "spec.containers{web}",
+                "Started container web",
+                1,
+                2,
+            ),
+            record(
+                "b",
+                "Pod",
+                "BackOff",
+                "spec.containers{web}",
+                "Back-off restarting failed container",
+                1,
+                5,
+            ),
+            // A restart during the loop pulls again: still backing off, not pending.
+            record(
+                "p2",
+                "Pod",
+                "Pulling",
+                "spec.containers{web}",
+                "Pulling image",
+                1,
+                6,
+            ),
+            record(
+                "b",
+                "Pod",
+                "BackOff",
+                "spec.containers{web}",
+                "Back-off restarting failed container",
+                4,
+                9,
+            ),
+            record(
+                "k",
+                "Pod",
+                "Killing",
+                "spec.containers{web}",
+                "Stopping container web",
+                1,
+                20,
+            ),
+        ];
+        let band = phases(&records, minute(30));
+        let named: Vec<(i64, i64, &str)> = band
+            .iter()
+            .map(|(start, end, phase)| (*start, *end, phase.label()))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                (minute(0), minute(2), "Pending"),
+                (minute(2), minute(5), "Running"),
+                (minute(5), minute(20), "Back-off"),
+                (minute(20), minute(30), "Terminated"),
+            ]
+        );
+        let timeline = timeline(&records, minute(0), minute(30), minute(30));
+        let value: serde_json::Value = serde_json::from_str(&timeline.json).expect("json");
+        assert_eq!(value["phases"].as_array().map(Vec::len), Some(4));
+        assert!(
+            timeline
+                .summary
+                .contains("Pending → Running → Back-off → Terminated")
+        );
+    }
+
+    #[test]
+    fn a_liveness_kill_is_a_restart_and_other_kinds_have_no_phases() {
+        let records = vec![
+            record(
+                "t",
+                "Pod",
+                "Started",
+                "spec.containers{web}",
+                "Started container web",
+                1,
+                0,
+            ),
+            record(
+                "k",
+                "Pod",
+                "Killing",
+                "spec.containers{web}",
+                "Container web failed liveness probe, will be restarted",
+                1,
+                3,
+            ),
+        ];
+        let band = phases(&records, (1_800_000_000 + 10 * 60) * 1000);
+        assert_eq!(band.last().map(|span| span.2), Some(Phase::BackOff));
+        let deployment = vec![record(
+            "d",
+            "Deployment",
+            "ScalingReplicaSet",
+            "",
+            "Scaled up",
+            1,
+            0,
+        )];
+        assert!(phases(&deployment, 2_000_000_000_000).is_empty());
     }
 }

@@ -1,6 +1,9 @@
 //! `GET /lifecycle?c=..&ns=..&kind=Pod&name=..`: one object's life from its Events as swimlanes,
 //! found by a name prefix; beside it, the objects with the most Warnings in the range to start
-//! from. Works for any kind (Nodes get condition lanes).
+//! from. Works for any kind (Nodes get condition lanes). The header names the object's earlier
+//! incarnations (same name, other uid) as tabs, its owner (from the controller's
+//! `SuccessfulCreate` Event, since Events carry no owner references), restarts and the last
+//! termination.
 
 use askama::Template;
 use axum::extract::State;
@@ -32,6 +35,8 @@ pub(crate) struct Wanted {
     pub namespace: Option<String>,
     pub kind: Option<String>,
     pub name: Option<String>,
+    /// One incarnation of the object (its uid), when it had several.
+    pub uid: Option<String>,
 }
 
 impl Wanted {
@@ -41,6 +46,7 @@ impl Wanted {
             namespace: get("ns"),
             kind: get("kind"),
             name: get("name"),
+            uid: get("uid"),
         }
     }
 
@@ -66,6 +72,21 @@ pub(crate) struct Object {
     pub node: String,
 }
 
+/// One incarnation of an object: a uid seen with its name, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Incarnation {
+    pub uid: String,
+    pub first_ms: i64,
+    pub last_ms: i64,
+}
+
+/// The object that created another, as its controller's Event names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Owner {
+    pub kind: String,
+    pub name: String,
+}
+
 /// What the page reads, in one blocking call.
 pub(crate) struct LifecycleData {
     pub trouble: Vec<AggregateRow>,
@@ -75,6 +96,79 @@ pub(crate) struct LifecycleData {
     pub records: Vec<EventRecord>,
     pub truncated: bool,
     pub clusters: Vec<String>,
+    /// Uids seen with the object's name, newest first (one when it never was recreated).
+    pub incarnations: Vec<Incarnation>,
+    /// Its owner chain, nearest first (ReplicaSet, then Deployment).
+    pub owners: Vec<Owner>,
+}
+
+/// How far before the range an owner's `SuccessfulCreate` Event is looked for.
+const OWNER_LOOKBACK_MS: i64 = 7 * kec_model::time::DAY_MS;
+
+/// Uids among `records`, newest first.
+pub(crate) fn incarnations(records: &[EventRecord]) -> Vec<Incarnation> {
+    let mut seen: Vec<Incarnation> = Vec::new();
+    for record in records {
+        if record.object.uid.is_empty() {
+            continue;
+        }
+        let first = record.first_ms.min(record.time_ms);
+        match seen.iter_mut().find(|known| known.uid == record.object.uid) {
+            Some(known) => {
+                known.first_ms = known.first_ms.min(first);
+                known.last_ms = known.last_ms.max(record.time_ms);
+            }
+            None => seen.push(Incarnation {
+                uid: record.object.uid.clone(),
+                first_ms: first,
+                last_ms: record.time_ms,
+            }),
+        }
+    }
+    seen.sort_by_key(|incarnation| std::cmp::Reverse(incarnation.last_ms));
+    seen
+}
+
+/// Whether `message` names `name` as a whole word (`web-1` is not `web-10`).
+fn names(message: &str, name: &str) -> bool {
+    message.match_indices(name).any(|(at, _)| {
+        let before = message[..at].chars().next_back();
+        let after = message[at + name.len()..].chars().next();
+        let boundary = |c: Option<char>| {
+            c.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_'))
+        };
+        boundary(before) && boundary(after)
+    })
+}
+
+/// The object whose controller reported creating `name` (`Created pod: web-1`, `create Pod
+/// web-0 in StatefulSet web successful`, `Scaled up replica set web-7f9c to 3`).
+fn owner_of(
+    store: &EmbeddedStore,
+    cluster: &str,
+    namespace: &str,
+    name: &str,
+    reason: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> kec_store::Result<Option<Owner>> {
+    let mut filter = Filter::default()
+        .between(from_ms, to_ms)
+        .with(Field::Cluster, cluster.to_string())
+        .with(Field::Reason, reason.to_string());
+    if !namespace.is_empty() {
+        filter = filter.with(Field::Namespace, namespace.to_string());
+    }
+    filter.text = Some(format!("\"{}\"", name.replace('"', "")));
+    let found = store.search(&SearchRequest::newest(filter, 10))?;
+    Ok(found
+        .records
+        .into_iter()
+        .find(|record| names(&record.message, name))
+        .map(|record| Owner {
+            kind: record.object.kind,
+            name: record.object.name,
+        }))
 }
 
 /// Finds the object and reads its records (also used by the node page).
@@ -98,6 +192,8 @@ pub(crate) fn read(
         records: Vec::new(),
         truncated: false,
         clusters,
+        incarnations: Vec::new(),
+        owners: Vec::new(),
     };
     let Some(prefix) = wanted.name.as_deref() else {
         return Ok(data);
@@ -157,14 +253,65 @@ pub(crate) fn read(
     }
     let page = store.search(&SearchRequest::newest(filter, MAX_OBSERVATIONS))?;
     data.truncated = page.next_cursor.is_some();
+    data.incarnations = incarnations(&page.records);
+    // The wanted incarnation, else the newest; the others become tabs.
+    let uid = wanted
+        .uid
+        .as_deref()
+        .filter(|uid| data.incarnations.iter().any(|known| known.uid == *uid))
+        .map(str::to_string)
+        .or_else(|| data.incarnations.first().map(|known| known.uid.clone()))
+        .unwrap_or_else(|| newest.object.uid.clone());
     data.records = page.records;
+    if data.incarnations.len() > 1 {
+        data.records.retain(|record| record.object.uid == uid);
+    }
+    let node = data
+        .records
+        .iter()
+        .map(|record| record.node.as_str())
+        .find(|node| !node.is_empty())
+        .unwrap_or(&newest.node)
+        .to_string();
+    let owner_from = scope.from_ms.saturating_sub(OWNER_LOOKBACK_MS);
+    let mut owned = newest.object.name.clone();
+    // A Pod's controller, then a ReplicaSet's Deployment.
+    for reason in ["SuccessfulCreate", "ScalingReplicaSet"] {
+        let wanted_kind = if reason == "SuccessfulCreate" {
+            newest.object.kind == "Pod"
+        } else {
+            data.owners
+                .last()
+                .map_or(newest.object.kind == "ReplicaSet", |owner| {
+                    owner.kind == "ReplicaSet"
+                })
+        };
+        if !wanted_kind {
+            continue;
+        }
+        match owner_of(
+            store,
+            &newest.cluster,
+            &namespace,
+            &owned,
+            reason,
+            owner_from,
+            scope.to_ms,
+        )? {
+            Some(owner) => {
+                owned = owner.name.clone();
+                data.owners.push(owner);
+            }
+            None => break,
+        }
+    }
     data.object = Some(Object {
         cluster: newest.cluster.clone(),
         namespace,
         kind: newest.object.kind.clone(),
         name: newest.object.name.clone(),
-        uid: newest.object.uid.clone(),
-        node: newest.node.clone(),
+        uid,
+        node,
     });
     Ok(data)
 }
@@ -198,6 +345,38 @@ fn links(rows: &[AggregateRow], scope: &Scope, wanted: &Wanted, path: &str) -> V
         .collect()
 }
 
+/// A tab of one incarnation, or a link to an owner.
+pub(crate) struct HeaderLink {
+    pub label: String,
+    pub title: String,
+    pub url: String,
+    pub current: bool,
+}
+
+/// The last Event that ended or restarted a container: `OOMKilling: … (12m ago)`.
+pub(crate) fn last_termination(records: &[EventRecord], now_ms: i64) -> Option<String> {
+    records
+        .iter()
+        .filter(|record| {
+            matches!(
+                record.category,
+                kec_model::Category::Oom | kec_model::Category::PodCrash
+            ) || matches!(
+                record.reason.as_str(),
+                "Killing" | "OOMKilling" | "Evicted" | "Preempted" | "TaintManagerEviction"
+            )
+        })
+        .max_by_key(|record| (record.time_ms, record.seq))
+        .map(|record| {
+            let message: String = record.message.chars().take(120).collect();
+            format!(
+                "{}: {message} ({})",
+                record.reason,
+                format::relative(record.time_ms, now_ms)
+            )
+        })
+}
+
 #[derive(Template)]
 #[template(path = "lifecycle.html")]
 struct LifecyclePage {
@@ -215,6 +394,9 @@ struct LifecyclePage {
     searched: bool,
     details_url: String,
     node_url: String,
+    incarnations: Vec<HeaderLink>,
+    owners: Vec<HeaderLink>,
+    last_termination: String,
     error: Option<PageError>,
 }
 
@@ -257,6 +439,9 @@ pub(crate) async fn page(State(state): State<AppState>, uri: Uri) -> Response {
         searched: wanted.name.is_some(),
         details_url: String::new(),
         node_url: String::new(),
+        incarnations: Vec::new(),
+        owners: Vec::new(),
+        last_termination: String::new(),
         error: None,
     };
     let data = match loaded {
@@ -299,6 +484,49 @@ pub(crate) async fn page(State(state): State<AppState>, uri: Uri) -> Response {
         if !object.node.is_empty() {
             page.node_url = scope.url("/nodes", &[("name", &object.node)]);
         }
+        if data.incarnations.len() > 1 {
+            page.incarnations = data
+                .incarnations
+                .iter()
+                .map(|incarnation| HeaderLink {
+                    label: format!("{}…", incarnation.uid.chars().take(8).collect::<String>()),
+                    title: format!(
+                        "uid {}: {} to {}",
+                        incarnation.uid,
+                        format::absolute(incarnation.first_ms),
+                        format::absolute(incarnation.last_ms)
+                    ),
+                    url: scope.url(
+                        "/lifecycle",
+                        &[
+                            ("ns", object.namespace.as_str()),
+                            ("kind", object.kind.as_str()),
+                            ("name", object.name.as_str()),
+                            ("uid", incarnation.uid.as_str()),
+                        ],
+                    ),
+                    current: incarnation.uid == object.uid,
+                })
+                .collect();
+        }
+        page.owners = data
+            .owners
+            .iter()
+            .map(|owner| HeaderLink {
+                label: format!("{} {}", owner.kind, owner.name),
+                title: format!("the {} that created it", owner.kind),
+                url: scope.url(
+                    "/lifecycle",
+                    &[
+                        ("ns", object.namespace.as_str()),
+                        ("kind", owner.kind.as_str()),
+                        ("name", owner.name.as_str()),
+                    ],
+                ),
+                current: false,
+            })
+            .collect();
+        page.last_termination = last_termination(&data.records, now).unwrap_or_default();
         page.object = Some(object);
     }
     render(StatusCode::OK, &page, None)

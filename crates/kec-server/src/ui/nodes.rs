@@ -208,6 +208,7 @@ fn read(
                 namespace: None,
                 kind: Some("Node".into()),
                 name: Some(name),
+                uid: None,
             },
         )?),
         None => None,
