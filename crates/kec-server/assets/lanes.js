@@ -66,6 +66,11 @@
     });
   }
 
+  /** `14:05`, or `Nov 25 14:05` for a range of days. */
+  function shortTime(ms) {
+    return new Date(ms).toLocaleString(undefined, { hour: "2-digit", minute: "2-digit" });
+  }
+
   const PHASE_VARS = {
     Pending: "--chart-other",
     Running: "--chart-ok",
@@ -115,13 +120,17 @@
       const shape = box(params, api, 0, api.value(0), api.value(1), 0.8);
       if (!shape) return null;
       const phase = phases[params.dataIndex][2];
-      return {
+      const element = {
         type: "rect",
         shape: shape,
         style: { fill: cssVar(PHASE_VARS[phase] || "--chart-normal"), opacity: 0.85 },
-        textContent: { style: { text: phase, fill: cssVar("--text"), fontSize: 11, fontWeight: 600 } },
-        textConfig: { position: "insideLeft", distance: 4 },
       };
+      // A name only where it fits; the tooltip names every span.
+      if (shape.width > phase.length * 7 + 8) {
+        element.textContent = { style: { text: phase, fill: "#1a1f26", fontSize: 11, fontWeight: 600 } };
+        element.textConfig = { position: "insideLeft", distance: 4 };
+      }
+      return element;
     }
     const series = [
       {
@@ -211,7 +220,7 @@
         },
       },
       xAxis: {
-        type: "category", data: data.buckets.map(formatTime),
+        type: "category", data: data.buckets.map(shortTime),
         axisLabel: { hideOverlap: true }, splitArea: { show: false },
       },
       yAxis: { type: "category", data: data.nodes, inverse: true, axisTick: { show: false } },

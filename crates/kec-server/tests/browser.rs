@@ -365,3 +365,239 @@ async fn pages_work_in_a_real_browser() {
     assert!(console_errors(&client).await.is_empty());
     client.close().await.expect("session closes");
 }
+
+// ------------------------------------------------------------------ story pages, keys, theme
+//
+// The lifecycle phase band, the nodes grid and heatmap, the `?` help and the theme switch
+// (issue #4 items 5, 6 and 9), in a session of their own.
+
+/// A pod of the demo that crash-looped: it has a phase band with a Back-off span.
+fn crash_looping_pod(state: &AppState) -> (String, String) {
+    let filter = kec_store::Filter::default()
+        .with(kec_store::Field::Kind, "Pod")
+        .with(kec_store::Field::Reason, "BackOff");
+    let found = state
+        .store
+        .search(&kec_store::SearchRequest::newest(filter, 1))
+        .expect("search");
+    let record = found.records.into_iter().next().expect("a pod in back-off");
+    (record.object.namespace, record.object.name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn story_pages_keys_and_theme_in_a_real_browser() {
+    let (Some(chromium), Some(chromedriver)) =
+        (first_existing(&CHROMIUM), first_existing(&CHROMEDRIVER))
+    else {
+        if std::env::var("CI").is_ok_and(|value| value == "true") {
+            panic!("CI=true but chromium or chromedriver is missing");
+        }
+        eprintln!("SKIPPED: browser tests need chromium and chromedriver");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (state, address) = start_server(dir.path()).await;
+    let base = format!("http://{address}");
+    let (_driver, client) = start_browser(&chromium, &chromedriver).await;
+
+    // The pod lifecycle draws its phase band with data, under the lanes.
+    let (namespace, name) = crash_looping_pod(&state);
+    visit(
+        &client,
+        &base,
+        &format!("/lifecycle?from=now-3h&kind=Pod&ns={namespace}&name={name}"),
+        "lifecycle-phases",
+    )
+    .await;
+    let phases = wait_until(
+        &client,
+        "the phase band",
+        "const el = document.querySelector('[data-timeline]');
+         const chart = el && window.echarts && echarts.getInstanceByDom(el);
+         if (!chart) return 0;
+         const band = chart.getOption().series.find(s => s.name === 'phase');
+         return band ? band.data.length : 0;",
+    )
+    .await;
+    assert!(
+        phases.as_u64().unwrap_or_default() > 0,
+        "phase spans: {phases}"
+    );
+    let lanes: Vec<String> = client
+        .execute(
+            "return echarts.getInstanceByDom(document.querySelector('[data-timeline]'))
+               .getOption().yAxis[0].data;",
+            Vec::new(),
+        )
+        .await
+        .ok()
+        .and_then(|value| serde_json::from_value(value).ok())
+        .unwrap_or_default();
+    assert_eq!(
+        lanes.first().map(String::as_str),
+        Some("Phase"),
+        "{lanes:?}"
+    );
+    let table_rows = client
+        .execute(
+            "return document.querySelectorAll('table.story tr[data-item]').length",
+            Vec::new(),
+        )
+        .await
+        .expect("script");
+    assert!(
+        table_rows.as_u64().unwrap_or_default() > 0,
+        "story table rows"
+    );
+
+    // `?` opens the help overlay, Esc closes it.
+    client
+        .find(Locator::Css("body"))
+        .await
+        .expect("body")
+        .send_keys("?")
+        .await
+        .expect("typed");
+    wait_until(
+        &client,
+        "the help overlay",
+        "const d = document.getElementById('keys-help'); return !!(d && d.open);",
+    )
+    .await;
+    let png = client.screenshot().await.expect("screenshot");
+    std::fs::write(screenshots_dir().join("keys-help.png"), png).expect("write");
+    client
+        .find(Locator::Css("#keys-help"))
+        .await
+        .expect("dialog")
+        .send_keys("\u{E00C}")
+        .await
+        .expect("escape");
+    wait_until(
+        &client,
+        "the help overlay to close",
+        "return !document.getElementById('keys-help').open",
+    )
+    .await;
+
+    // The theme switch sets the html attribute, keeps it across pages, and charts follow.
+    client
+        .find(Locator::Id("theme-toggle"))
+        .await
+        .expect("theme toggle")
+        .click()
+        .await
+        .expect("click");
+    let theme = client
+        .execute(
+            "return document.documentElement.dataset.theme || 'auto'",
+            Vec::new(),
+        )
+        .await
+        .expect("script");
+    assert_eq!(theme, "light", "auto -> light");
+    client
+        .find(Locator::Id("theme-toggle"))
+        .await
+        .expect("theme toggle")
+        .click()
+        .await
+        .expect("click");
+    let (theme, background) = {
+        let value = client
+            .execute(
+                "return [document.documentElement.dataset.theme,
+                         getComputedStyle(document.body).backgroundColor]",
+                Vec::new(),
+            )
+            .await
+            .expect("script");
+        (value[0].clone(), value[1].clone())
+    };
+    assert_eq!(theme, "dark", "light -> dark");
+    assert_eq!(background, "rgb(15, 19, 24)", "the dark background");
+    let png = client.screenshot().await.expect("screenshot");
+    std::fs::write(screenshots_dir().join("lifecycle-dark.png"), png).expect("write");
+    assert!(console_errors(&client).await.is_empty());
+
+    // The nodes page: the grid with its condition columns, the heatmap, a node's timeline,
+    // still dark after the reload.
+    visit(&client, &base, "/nodes?from=now-3h", "nodes-dark").await;
+    let persisted = client
+        .execute("return document.documentElement.dataset.theme", Vec::new())
+        .await
+        .expect("script");
+    assert_eq!(persisted, "dark", "the theme is kept in localStorage");
+    let columns: Vec<String> = client
+        .execute(
+            "return Array.from(document.querySelectorAll('#nodes-grid thead th')).map(th => th.textContent)",
+            Vec::new(),
+        )
+        .await
+        .ok()
+        .and_then(|value| serde_json::from_value(value).ok())
+        .unwrap_or_default();
+    assert!(
+        columns.iter().any(|column| column == "Ready")
+            && columns.iter().any(|column| column == "MemoryPressure"),
+        "{columns:?}"
+    );
+    wait_until(
+        &client,
+        "the heatmap",
+        "const el = document.querySelector('[data-heatmap]');
+         return !!(el && el.querySelector('canvas'));",
+    )
+    .await;
+    // `j` focuses the first node row, `o` opens it.
+    let body = client.find(Locator::Css("body")).await.expect("body");
+    body.send_keys("j").await.expect("j");
+    wait_until(
+        &client,
+        "a focused node row",
+        "return !!(document.activeElement && document.activeElement.matches('#nodes-grid tr[data-key-row]'))",
+    )
+    .await;
+    client
+        .execute("document.activeElement.dispatchEvent(new KeyboardEvent('keydown', {key: 'o', bubbles: true}))", Vec::new())
+        .await
+        .expect("o");
+    wait_until(
+        &client,
+        "the node page",
+        "return location.search.includes('name=')",
+    )
+    .await;
+    wait_until(
+        &client,
+        "the node's condition timeline",
+        "return !!document.querySelector('[data-conditions] canvas, [data-timeline] canvas')",
+    )
+    .await;
+    let png = client.screenshot().await.expect("screenshot");
+    std::fs::write(screenshots_dir().join("node-dark.png"), png).expect("write");
+    assert!(console_errors(&client).await.is_empty());
+
+    // Copy link, frozen: absolute from and to.
+    let frozen = client
+        .execute("return window.kecKeys.linkFor('frozen')", Vec::new())
+        .await
+        .expect("script");
+    let frozen = frozen.as_str().unwrap_or_default().to_string();
+    assert!(
+        frozen.contains("from=20") && frozen.contains("to=20"),
+        "{frozen}"
+    );
+    let relative = client
+        .execute("return window.kecKeys.linkFor('relative')", Vec::new())
+        .await
+        .expect("script");
+    assert!(
+        relative
+            .as_str()
+            .unwrap_or_default()
+            .contains("from=now-3h"),
+        "{relative}"
+    );
+    client.close().await.expect("session closes");
+}

@@ -358,14 +358,25 @@ pub(crate) fn timeline(records: &[EventRecord], from_ms: i64, to_ms: i64, now_ms
         .map(|(start, end, phase)| json!([start, end, phase.label()]))
         .collect();
     let has_phases = !band.is_empty();
-    let phase_summary = if band.is_empty() {
-        String::new()
-    } else {
-        let names: Vec<&str> = band
-            .iter()
-            .filter_map(|span| span.get(2).and_then(serde_json::Value::as_str))
-            .collect();
-        format!("; phases {}", names.join(" → "))
+    let phase_summary = match band.last().and_then(|span| span.get(2)) {
+        Some(now_phase) => {
+            let mut spans: BTreeMap<&str, usize> = BTreeMap::new();
+            for span in &band {
+                if let Some(name) = span.get(2).and_then(serde_json::Value::as_str) {
+                    *spans.entry(name).or_default() += 1;
+                }
+            }
+            let counted: Vec<String> = spans
+                .iter()
+                .map(|(name, count)| format!("{name} {count}×"))
+                .collect();
+            format!(
+                "; phase now {} ({})",
+                now_phase.as_str().unwrap_or_default(),
+                counted.join(", ")
+            )
+        }
+        None => String::new(),
     };
     let json = json!({
         "from": earliest.min(from_ms),
@@ -671,9 +682,11 @@ mod tests {
         let value: serde_json::Value = serde_json::from_str(&timeline.json).expect("json");
         assert_eq!(value["phases"].as_array().map(Vec::len), Some(4));
         assert!(
-            timeline
-                .summary
-                .contains("Pending → Running → Back-off → Terminated")
+            timeline.summary.contains(
+                "phase now Terminated (Back-off 1×, Pending 1×, Running 1×, Terminated 1×)"
+            ),
+            "{}",
+            timeline.summary
         );
     }
 

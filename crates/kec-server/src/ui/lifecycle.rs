@@ -531,3 +531,174 @@ pub(crate) async fn page(State(state): State<AppState>, uri: Uri) -> Response {
     }
     render(StatusCode::OK, &page, None)
 }
+
+#[cfg(test)]
+mod tests {
+    use kec_model::convert::{ParsedLine, parse_value};
+    use kec_store::StoreConfig;
+
+    use super::*;
+
+    const BASE_S: i64 = 1_800_000_000;
+
+    fn minute(m: i64) -> i64 {
+        (BASE_S + m * 60) * 1000
+    }
+
+    fn event(
+        kind: &str,
+        name: &str,
+        object_uid: &str,
+        reason: &str,
+        message: &str,
+        at: i64,
+    ) -> EventRecord {
+        let time = jiff::Timestamp::from_second(BASE_S + at * 60)
+            .map(|ts| ts.to_string())
+            .unwrap_or_default();
+        let value = serde_json::json!({
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": format!("{name}.{reason}{at}"), "namespace": "shop", "uid": format!("{object_uid}{reason}{at}"), "resourceVersion": "1"},
+            "involvedObject": {"kind": kind, "name": name, "uid": object_uid, "namespace": "shop"},
+            "reason": reason, "message": message, "type": "Normal", "count": 1, "lastTimestamp": time,
+            "source": {"component": "kubelet", "host": "node-1"},
+        });
+        match parse_value(value, "prod", 1_000) {
+            Ok(ParsedLine::Observation(observation)) => observation.record,
+            other => panic!("not an observation: {other:?}"),
+        }
+    }
+
+    fn scope() -> Scope {
+        Scope {
+            cluster: None,
+            from: "now-6h".into(),
+            to: None,
+            from_ms: minute(40) - 6 * 3_600_000,
+            to_ms: minute(40),
+        }
+    }
+
+    fn wanted(kind: &str, name: &str, uid: Option<&str>) -> Wanted {
+        Wanted {
+            namespace: Some("shop".into()),
+            kind: Some(kind.into()),
+            name: Some(name.into()),
+            uid: uid.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn the_header_names_incarnations_owners_and_the_last_termination() {
+        let pod = "web-7f9c-abcde";
+        let records = vec![
+            event(
+                "Pod",
+                pod,
+                "old",
+                "Scheduled",
+                "assigned shop/web-7f9c-abcde to node-1",
+                0,
+            ),
+            event("Pod", pod, "old", "Killing", "Stopping container web", 5),
+            event(
+                "Deployment",
+                "web",
+                "d",
+                "ScalingReplicaSet",
+                "Scaled up replica set web-7f9c to 1",
+                18,
+            ),
+            event(
+                "ReplicaSet",
+                "web-7f9c",
+                "rs",
+                "SuccessfulCreate",
+                "Created pod: web-7f9c-abcdef",
+                17,
+            ),
+            event(
+                "ReplicaSet",
+                "web-7f9c",
+                "rs",
+                "SuccessfulCreate",
+                "Created pod: web-7f9c-abcde",
+                19,
+            ),
+            event("Pod", pod, "new", "Started", "Started container web", 20),
+            event(
+                "Pod",
+                pod,
+                "new",
+                "OOMKilling",
+                "Memory cgroup out of memory: Killed process 42",
+                25,
+            ),
+        ];
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = EmbeddedStore::open(StoreConfig::new(dir.path())).expect("store");
+        store.ingest(records, minute(40)).expect("ingest");
+        store.commit(minute(40)).expect("commit");
+
+        let data = read(&store, &scope(), &wanted("Pod", pod, None)).expect("read");
+        let uids: Vec<&str> = data
+            .incarnations
+            .iter()
+            .map(|known| known.uid.as_str())
+            .collect();
+        assert_eq!(uids, ["new", "old"], "newest incarnation first");
+        assert_eq!(
+            data.object.as_ref().map(|object| object.uid.as_str()),
+            Some("new")
+        );
+        assert!(data.records.iter().all(|record| record.object.uid == "new"));
+        assert_eq!(
+            data.owners,
+            [
+                Owner {
+                    kind: "ReplicaSet".into(),
+                    name: "web-7f9c".into()
+                },
+                Owner {
+                    kind: "Deployment".into(),
+                    name: "web".into()
+                },
+            ]
+        );
+        let last = last_termination(&data.records, minute(40)).expect("a termination");
+        assert!(last.starts_with("OOMKilling: Memory cgroup"), "{last}");
+
+        // The earlier incarnation, asked for by uid.
+        let old = read(&store, &scope(), &wanted("Pod", pod, Some("old"))).expect("read");
+        assert!(old.records.iter().all(|record| record.object.uid == "old"));
+        assert_eq!(old.records.len(), 2);
+        let last = last_termination(&old.records, minute(40)).expect("a termination");
+        assert!(
+            last.starts_with("Killing: Stopping container web"),
+            "{last}"
+        );
+
+        // A ReplicaSet's owner is its Deployment; a pod nobody reported creating has none.
+        let replica_set =
+            read(&store, &scope(), &wanted("ReplicaSet", "web-7f9c", None)).expect("read");
+        assert_eq!(
+            replica_set.owners,
+            [Owner {
+                kind: "Deployment".into(),
+                name: "web".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_name_is_matched_as_a_whole_word() {
+        assert!(names("Created pod: web-1", "web-1"));
+        assert!(names(
+            "create Pod web-1 in StatefulSet web successful",
+            "web-1"
+        ));
+        assert!(!names("Created pod: web-10", "web-1"));
+        assert!(!names("Created pod: aweb-1", "web-1"));
+        assert!(!names("", "web-1"));
+    }
+}
