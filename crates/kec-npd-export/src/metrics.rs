@@ -3,12 +3,19 @@
 //!
 //! `problem_counter` keeps NPD's exact name. prometheus-client would append `_total` to a
 //! counter, so it is exposed with the gauge type; it only ever grows.
+//!
+//! The system stats monitors' samples (`disk_io_time`, `memory_bytes_used`, ...) are read
+//! from their [`StatsBoard`] at every scrape by [`SystemStatsExport`]. NPD's cumulative ones
+//! keep their names without `_total` the same way, as gauges.
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
+use kec_npd::monitor::system_stats::{SampleValue, StatsBoard};
 use kec_npd::types::{ConditionStatus, Status};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -91,6 +98,43 @@ impl EventDropCause {
     }
 }
 
+/// Serves the system stats monitors' latest samples (see the module documentation).
+#[derive(Debug)]
+pub struct SystemStatsExport {
+    board: StatsBoard,
+}
+
+impl Collector for SystemStatsExport {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let samples = self.board.snapshot();
+        // The snapshot is sorted by name: one descriptor per name, then its series.
+        for series in samples.chunk_by(|a, b| a.name == b.name) {
+            let Some(first) = series.first() else {
+                continue;
+            };
+            let mut metric_encoder = encoder.encode_descriptor(
+                &first.name,
+                first.help,
+                None,
+                prometheus_client::metrics::MetricType::Gauge,
+            )?;
+            for sample in series {
+                let labels: Vec<(&str, &str)> = sample
+                    .labels
+                    .iter()
+                    .map(|(key, value)| (*key, value.as_str()))
+                    .collect();
+                let mut family_encoder = metric_encoder.encode_family(&labels)?;
+                match sample.value {
+                    SampleValue::Int(value) => family_encoder.encode_gauge(&value)?,
+                    SampleValue::Float(value) => family_encoder.encode_gauge(&value)?,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Every metric of the agent. Cheap to clone (shared handles).
 #[derive(Debug, Clone)]
 pub struct NpdMetrics {
@@ -113,8 +157,16 @@ impl Default for NpdMetrics {
 }
 
 impl NpdMetrics {
+    /// The agent's metrics, with system stats from a board no monitor writes to.
     pub fn new() -> NpdMetrics {
+        NpdMetrics::with_stats_board(StatsBoard::new())
+    }
+
+    /// The agent's metrics, serving the system stats monitors publish on `stats_board`
+    /// (the board of their [`MonitorOptions`](kec_npd::MonitorOptions)).
+    pub fn with_stats_board(stats_board: StatsBoard) -> NpdMetrics {
         let mut registry = Registry::default();
+        registry.register_collector(Box::new(SystemStatsExport { board: stats_board }));
         let problem_counter = Family::<ReasonLabels, Gauge<u64, AtomicU64>>::default();
         registry.register(
             PROBLEM_COUNTER,
@@ -341,6 +393,56 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("kec_npd_status_reports_total{source=\"kernel-monitor\"} 1\n"));
+    }
+
+    #[test]
+    fn system_stats_are_served_with_npd_s_names_and_labels() {
+        let board = StatsBoard::new();
+        let metrics = NpdMetrics::with_stats_board(board.clone());
+        let id = board.register();
+        let sample = |name: &str, labels: Vec<(&'static str, String)>, value| {
+            kec_npd::monitor::system_stats::StatSample {
+                name: name.to_string(),
+                help: "The IO time spent on the disk, in ms",
+                labels,
+                value,
+            }
+        };
+        board.publish(
+            id,
+            vec![
+                sample(
+                    "disk_io_time",
+                    vec![("device_name", "sdb".into())],
+                    SampleValue::Int(7),
+                ),
+                sample("host_uptime", vec![], SampleValue::Int(81)),
+                sample(
+                    "disk_io_time",
+                    vec![("device_name", "sda".into())],
+                    SampleValue::Int(40),
+                ),
+                sample("cpu_load_1m", vec![], SampleValue::Float(0.5)),
+            ],
+        );
+        let text = metrics.encode();
+        assert_eq!(
+            text.matches("# TYPE disk_io_time gauge\n").count(),
+            1,
+            "{text}"
+        );
+        assert!(
+            text.contains("disk_io_time{device_name=\"sda\"} 40\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("disk_io_time{device_name=\"sdb\"} 7\n"),
+            "{text}"
+        );
+        assert!(text.contains("host_uptime 81\n"), "{text}");
+        assert!(text.contains("cpu_load_1m 0.5\n"), "{text}");
+        board.remove(id);
+        assert!(!metrics.encode().contains("disk_io_time"));
     }
 
     #[test]

@@ -66,3 +66,21 @@ proptest! {
         let _ = parse_entry(&line);
     }
 }
+
+proptest! {
+    #[test]
+    fn procfs_parsers_never_panic(text in "(\\PC|\\n|\\\\[0-7]{0,3}|:| ){0,300}") {
+        use kec_npd::monitor::system_stats::procfs;
+        let _ = procfs::parse_loadavg(&text);
+        let _ = procfs::parse_stat(&text);
+        let _ = procfs::parse_meminfo(&text);
+        let _ = procfs::parse_diskstats(&text);
+        let _ = procfs::parse_net_dev(&text);
+        let _ = procfs::parse_uptime(&text);
+        let _ = procfs::parse_physical_filesystems(&text);
+        let _ = procfs::os_version(&procfs::parse_os_release(&text));
+        for mount in procfs::parse_mounts(&text) {
+            prop_assert!(!mount.fs_type.is_empty());
+        }
+    }
+}

@@ -301,7 +301,8 @@ pub async fn run(args: NpdArgs) -> anyhow::Result<()> {
         )
     })?;
     let shutdown = crate::shutdown_on_signals();
-    let metrics = NpdMetrics::new();
+    // System stats monitors publish on the options' board; /metrics reads it.
+    let metrics = NpdMetrics::with_stats_board(options.stats_board.clone());
     let book: SharedBook = Arc::new(Mutex::new(ConditionBook::new(plan.quiet_period)));
     let clock: SharedClock = Arc::new(SystemClock);
 

@@ -2,7 +2,7 @@
 //!
 //! - [`system_log`]: NPD's system log monitor (kmsg, journald, filelog + the rule engine).
 //! - [`custom_plugin`]: NPD's custom plugin monitor (programs whose exit code is the verdict).
-//! - [`system_stats`]: NPD's system stats monitor (metrics only: reports no problems).
+//! - [`system_stats`]: NPD's system stats monitor (metrics from /proc and /sys; no problems).
 //! - [`native`]: kec's native checks (conntrack, fds, pids, runtime socket, kubelet, net devices).
 //! - [`conditions`]: initial conditions and NPD's condition-change Event.
 
@@ -80,6 +80,8 @@ pub struct MonitorOptions {
     pub journalctl: PathBuf,
     /// Relative custom plugin paths resolve against this (NPD: the working directory).
     pub plugin_base_dir: PathBuf,
+    /// Where system stats monitors publish their metrics (the Prometheus endpoint reads it).
+    pub stats_board: system_stats::StatsBoard,
 }
 
 impl std::fmt::Debug for MonitorOptions {
@@ -105,6 +107,7 @@ impl MonitorOptions {
             clock: system_clock(),
             journalctl: PathBuf::from("journalctl"),
             plugin_base_dir: PathBuf::from("."),
+            stats_board: system_stats::StatsBoard::new(),
         }
     }
 
