@@ -86,6 +86,10 @@ pub fn routes() -> Router<AppState> {
             "/queries/{id}/delete",
             axum::routing::post(saved_pages::delete),
         )
+        .route(
+            "/queries/{id}/duplicate",
+            axum::routing::post(saved_pages::duplicate),
+        )
         .route("/assets/{*path}", get(assets::serve))
         // A page of rows with their raw Events is ~300 kB, polled every 10 s: the fastest
         // level already shrinks it about tenfold, for little CPU.
