@@ -176,7 +176,10 @@
         },
       },
       xAxis: { type: "time", min: data.from, max: data.to, axisLabel: { hideOverlap: true }, splitLine: { show: true } },
-      yAxis: { type: "category", data: lanes, inverse: true, axisTick: { show: false }, splitLine: { show: true } },
+      yAxis: {
+        type: "category", data: lanes, inverse: true, axisTick: { show: false }, splitLine: { show: true },
+        axisLabel: { width: 120, overflow: "truncate" },
+      },
       dataZoom: [
         { type: "inside", xAxisIndex: 0, filterMode: "weakFilter" },
         { type: "slider", xAxisIndex: 0, filterMode: "weakFilter", height: 16, bottom: 6 },
@@ -236,6 +239,7 @@
   const KINDS = [
     ["data-timeline", "timeline", lanesOption],
     ["data-conditions", "conditions", lanesOption],
+    ["data-workload", "workload", lanesOption],
     ["data-heatmap", "heatmap", heatmapOption],
   ];
 
@@ -246,6 +250,13 @@
     const chart = echarts.init(el, registerTheme(), { renderer: "canvas" });
     chart.setOption(build(data));
     if (attribute === "data-timeline") linkRows(el, chart);
+    if (attribute === "data-workload" && el.dataset.podUrl) {
+      // A click on a pod's bar opens that pod's lifecycle.
+      chart.on("click", { seriesIndex: 0 }, function (p) {
+        const pod = data.lanes[p.value[0]];
+        if (pod) location.assign(el.dataset.podUrl + encodeURIComponent(pod));
+      });
+    }
     const resizer = new ResizeObserver(function () { chart.resize(); });
     resizer.observe(el);
     el.kecChart = chart;

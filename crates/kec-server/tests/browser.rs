@@ -450,6 +450,52 @@ async fn story_pages_keys_and_theme_in_a_real_browser() {
         "story table rows"
     );
 
+    // A Deployment's workload view: one lane per pod.
+    let filter = kec_store::Filter::default()
+        .with(kec_store::Field::Kind, "Deployment")
+        .with(kec_store::Field::Reason, "ScalingReplicaSet");
+    let deployment = state
+        .store
+        .search(&kec_store::SearchRequest::newest(filter, 1))
+        .expect("search")
+        .records
+        .into_iter()
+        .next()
+        .expect("a rolling update in the demo");
+    visit(
+        &client,
+        &base,
+        &format!(
+            "/lifecycle?from=now-3h&kind=Deployment&ns={}&name={}",
+            deployment.object.namespace, deployment.object.name
+        ),
+        "lifecycle-workload",
+    )
+    .await;
+    let pods: Vec<String> = serde_json::from_value(
+        wait_until(
+            &client,
+            "the workload view",
+            "const el = document.querySelector('[data-workload]');
+             const chart = el && window.echarts && echarts.getInstanceByDom(el);
+             return chart ? chart.getOption().yAxis[0].data : null;",
+        )
+        .await,
+    )
+    .unwrap_or_default();
+    let prefix = format!("{}-", deployment.object.name);
+    assert!(
+        !pods.is_empty() && pods.iter().all(|pod| pod.starts_with(&prefix)),
+        "{pods:?}"
+    );
+    visit(
+        &client,
+        &base,
+        &format!("/lifecycle?from=now-3h&kind=Pod&ns={namespace}&name={name}"),
+        "lifecycle-phases",
+    )
+    .await;
+
     // `?` opens the help overlay, Esc closes it.
     client
         .find(Locator::Css("body"))

@@ -240,6 +240,11 @@ pub(crate) struct Timeline {
 
 /// Groups `records` (one object's, any order) into lanes and bars.
 pub(crate) fn items(records: &[EventRecord]) -> Vec<Item> {
+    items_by(records, &lane_of)
+}
+
+/// Groups `records` into bars, each in the lane `lane_of` names.
+fn items_by(records: &[EventRecord], lane_of: &dyn Fn(&EventRecord) -> String) -> Vec<Item> {
     let mut by_event: BTreeMap<(String, String), Item> = BTreeMap::new();
     for record in records {
         let lane = lane_of(record);
@@ -297,12 +302,42 @@ fn lane_order(lanes: &mut Vec<String>, node: bool) {
 
 /// The timeline of one object's records over `from_ms..to_ms`.
 pub(crate) fn timeline(records: &[EventRecord], from_ms: i64, to_ms: i64, now_ms: i64) -> Timeline {
+    build(records, from_ms, to_ms, now_ms, false)
+}
+
+/// The workload view: the same bars, one lane per pod (in the order they first appear).
+pub(crate) fn workload_timeline(
+    records: &[EventRecord],
+    from_ms: i64,
+    to_ms: i64,
+    now_ms: i64,
+) -> Timeline {
+    build(records, from_ms, to_ms, now_ms, true)
+}
+
+fn build(
+    records: &[EventRecord],
+    from_ms: i64,
+    to_ms: i64,
+    now_ms: i64,
+    per_object: bool,
+) -> Timeline {
     let node = records
         .first()
         .is_some_and(|record| record.object.kind == "Node");
-    let items = items(records);
+    let items = if per_object {
+        items_by(records, &|record| record.object.name.clone())
+    } else {
+        items(records)
+    };
     let mut lanes: Vec<String> = items.iter().map(|item| item.lane.clone()).collect();
-    lane_order(&mut lanes, node);
+    if per_object {
+        // Items are in first-seen order: keep each lane's first appearance.
+        let mut seen = std::collections::HashSet::new();
+        lanes.retain(|lane| seen.insert(lane.clone()));
+    } else {
+        lane_order(&mut lanes, node);
+    }
     let lane_index = |lane: &str| lanes.iter().position(|known| known == lane).unwrap_or(0);
     let mut chart_items = Vec::new();
     let mut ticks = Vec::new();
@@ -353,10 +388,14 @@ pub(crate) fn timeline(records: &[EventRecord], from_ms: i64, to_ms: i64, now_ms
         .map(|item| item.first_ms)
         .min()
         .unwrap_or(from_ms);
-    let band: Vec<serde_json::Value> = phases(records, to_ms)
-        .into_iter()
-        .map(|(start, end, phase)| json!([start, end, phase.label()]))
-        .collect();
+    let band: Vec<serde_json::Value> = (if per_object {
+        Vec::new()
+    } else {
+        phases(records, to_ms)
+    })
+    .into_iter()
+    .map(|(start, end, phase)| json!([start, end, phase.label()]))
+    .collect();
     let has_phases = !band.is_empty();
     let phase_summary = match band.last().and_then(|span| span.get(2)) {
         Some(now_phase) => {

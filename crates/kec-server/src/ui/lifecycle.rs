@@ -100,6 +100,84 @@ pub(crate) struct LifecycleData {
     pub incarnations: Vec<Incarnation>,
     /// Its owner chain, nearest first (ReplicaSet, then Deployment).
     pub owners: Vec<Owner>,
+    /// For a workload: the records of its pods (the workload view), and how many pods.
+    pub workload: Vec<EventRecord>,
+    pub workload_pods: usize,
+}
+
+/// Kinds whose pods the workload view draws.
+const WORKLOAD_KINDS: [&str; 5] = [
+    "Deployment",
+    "ReplicaSet",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+];
+/// Most pods in the workload view (the busiest).
+const MAX_WORKLOAD_PODS: usize = 30;
+
+/// Whether `pod` is named as `kind`'s controller names its pods: `<deployment>-<hash>-<id>`,
+/// `<replicaset>-<id>`, `<statefulset>-<ordinal>`, `<daemonset|job>-<id>`. Events carry no
+/// owner references, so names are what ties pods to a workload in the store.
+pub(crate) fn pod_of(kind: &str, workload: &str, pod: &str) -> bool {
+    let Some(rest) = pod
+        .strip_prefix(workload)
+        .and_then(|rest| rest.strip_prefix('-'))
+    else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('-').collect();
+    let word = |part: &&str| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric());
+    match kind {
+        "Deployment" => parts.len() == 2 && parts.iter().all(word),
+        "StatefulSet" => parts.len() == 1 && parts.iter().all(|part| part.parse::<u32>().is_ok()),
+        _ => parts.len() == 1 && parts.iter().all(word),
+    }
+}
+
+/// The records of a workload's pods in the scope (the busiest [`MAX_WORKLOAD_PODS`]).
+fn workload_records(
+    store: &EmbeddedStore,
+    scope: &Scope,
+    cluster: &str,
+    namespace: &str,
+    kind: &str,
+    name: &str,
+) -> kec_store::Result<(Vec<EventRecord>, usize)> {
+    let mut filter = Filter::default()
+        .between(scope.from_ms, scope.to_ms)
+        .with(Field::Cluster, cluster.to_string())
+        .with(Field::Kind, "Pod");
+    if !namespace.is_empty() {
+        filter = filter.with(Field::Namespace, namespace.to_string());
+    }
+    let mut pods: Vec<AggregateRow> = store
+        .aggregate(&AggregateRequest {
+            filter: filter.clone(),
+            group_by: Some(Field::Name),
+            bucket_ms: None,
+            limit: 0,
+        })?
+        .into_iter()
+        .filter(|row| {
+            row.group
+                .as_deref()
+                .is_some_and(|pod| pod_of(kind, name, pod))
+        })
+        .collect();
+    let count = pods.len();
+    if pods.is_empty() {
+        return Ok((Vec::new(), 0));
+    }
+    pods.sort_by_key(|row| std::cmp::Reverse(row.occurrences));
+    pods.truncate(MAX_WORKLOAD_PODS);
+    filter.terms.push(kec_store::TermFilter {
+        field: Field::Name,
+        values: pods.into_iter().filter_map(|row| row.group).collect(),
+        negate: false,
+    });
+    let page = store.search(&SearchRequest::newest(filter, MAX_OBSERVATIONS))?;
+    Ok((page.records, count))
 }
 
 /// How far before the range an owner's `SuccessfulCreate` Event is looked for.
@@ -194,6 +272,8 @@ pub(crate) fn read(
         clusters,
         incarnations: Vec::new(),
         owners: Vec::new(),
+        workload: Vec::new(),
+        workload_pods: 0,
     };
     let Some(prefix) = wanted.name.as_deref() else {
         return Ok(data);
@@ -305,6 +385,16 @@ pub(crate) fn read(
             None => break,
         }
     }
+    if WORKLOAD_KINDS.contains(&newest.object.kind.as_str()) {
+        (data.workload, data.workload_pods) = workload_records(
+            store,
+            scope,
+            &newest.cluster,
+            &namespace,
+            &newest.object.kind,
+            &newest.object.name,
+        )?;
+    }
     data.object = Some(Object {
         cluster: newest.cluster.clone(),
         namespace,
@@ -397,6 +487,10 @@ struct LifecyclePage {
     incarnations: Vec<HeaderLink>,
     owners: Vec<HeaderLink>,
     last_termination: String,
+    workload: Option<Timeline>,
+    workload_pods: usize,
+    /// A pod's lifecycle link without its name (the workload chart appends it).
+    pod_url: String,
     error: Option<PageError>,
 }
 
@@ -442,6 +536,9 @@ pub(crate) async fn page(State(state): State<AppState>, uri: Uri) -> Response {
         incarnations: Vec::new(),
         owners: Vec::new(),
         last_termination: String::new(),
+        workload: None,
+        workload_pods: 0,
+        pod_url: String::new(),
         error: None,
     };
     let data = match loaded {
@@ -527,6 +624,22 @@ pub(crate) async fn page(State(state): State<AppState>, uri: Uri) -> Response {
             })
             .collect();
         page.last_termination = last_termination(&data.records, now).unwrap_or_default();
+        if !data.workload.is_empty() {
+            page.workload = Some(lanes::workload_timeline(
+                &data.workload,
+                scope.from_ms,
+                scope.to_ms,
+                now,
+            ));
+            page.workload_pods = data.workload_pods;
+            let mut pod_url = scope.url(
+                "/lifecycle",
+                &[("kind", "Pod"), ("ns", object.namespace.as_str())],
+            );
+            pod_url.push(if pod_url.contains('?') { '&' } else { '?' });
+            pod_url.push_str("name=");
+            page.pod_url = pod_url;
+        }
         page.object = Some(object);
     }
     render(StatusCode::OK, &page, None)
@@ -678,6 +791,16 @@ mod tests {
             "{last}"
         );
 
+        // The Deployment's workload view draws its pod, one lane per pod.
+        let deployment = read(&store, &scope(), &wanted("Deployment", "web", None)).expect("read");
+        assert_eq!(deployment.workload_pods, 1);
+        assert_eq!(deployment.workload.len(), 4, "both incarnations' records");
+        let view =
+            lanes::workload_timeline(&deployment.workload, minute(0), minute(40), minute(40));
+        let value: serde_json::Value = serde_json::from_str(&view.json).expect("json");
+        assert_eq!(value["lanes"], serde_json::json!([pod]));
+        assert!(value["phases"].as_array().is_some_and(Vec::is_empty));
+
         // A ReplicaSet's owner is its Deployment; a pod nobody reported creating has none.
         let replica_set =
             read(&store, &scope(), &wanted("ReplicaSet", "web-7f9c", None)).expect("read");
@@ -688,6 +811,22 @@ mod tests {
                 name: "web".into()
             }]
         );
+    }
+
+    #[test]
+    fn pods_belong_to_a_workload_by_their_generated_names() {
+        assert!(pod_of("Deployment", "web", "web-7f9c-abcde"));
+        assert!(
+            !pod_of("Deployment", "web", "web-api-7f9c-abcde"),
+            "another Deployment's pod"
+        );
+        assert!(!pod_of("Deployment", "web", "web-abcde"));
+        assert!(pod_of("ReplicaSet", "web-7f9c", "web-7f9c-abcde"));
+        assert!(pod_of("StatefulSet", "db", "db-0"));
+        assert!(!pod_of("StatefulSet", "db", "db-x"));
+        assert!(pod_of("DaemonSet", "agent", "agent-x9k2p"));
+        assert!(!pod_of("Job", "backup", "backups-1"));
+        assert!(!pod_of("Job", "backup", "backup"));
     }
 
     #[test]
