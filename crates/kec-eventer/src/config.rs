@@ -78,7 +78,7 @@ fn default_state_dir() -> PathBuf {
     PathBuf::from(".")
 }
 fn default_channel_capacity() -> usize {
-    1_024
+    256
 }
 fn default_flush_timeout_ms() -> u64 {
     10_000
@@ -253,6 +253,6 @@ route:
         .unwrap();
         assert!(config.validate().is_ok());
         assert_eq!(config.source.watch_timeout_secs, 290);
-        assert_eq!(config.channel_capacity, 1_024);
+        assert_eq!(config.channel_capacity, 256);
     }
 }

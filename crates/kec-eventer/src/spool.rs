@@ -3,7 +3,9 @@
 //! Invariants:
 //! - A batch is appended (written to `NNN.tmp`, fsynced, renamed to `NNN.ndjson`, directory
 //!   fsynced) before any attempt to deliver it, so a batch is either wholly in the spool or
-//!   was never taken from the in-memory channel (and then a relist brings it back).
+//!   was never acknowledged to anyone (and then a relist brings its Events back).
+//! - A batch is written line by line through a small buffer ([`Spool::begin`]), so the eventer
+//!   never holds a whole batch in memory to spool it; one batch is written at a time.
 //! - Sequence numbers only grow, across restarts too (the next one is one past the largest
 //!   found in the spool and in `rejected/`), so file order is delivery order.
 //! - A file leaves the spool only after the receiver acknowledged it ([`Spool::remove`]) or
@@ -11,15 +13,17 @@
 //!   nothing is ever silently dropped.
 
 use std::fs;
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::{Error, Result};
 
 const BATCH_EXTENSION: &str = "ndjson";
 const REJECTED_DIR: &str = "rejected";
+/// The write buffer of a batch being spooled.
+const WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
 /// One spooled batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +40,8 @@ pub struct Spool {
     rejected_dir: PathBuf,
     next_seq: Mutex<u64>,
     pending_bytes: AtomicU64,
+    /// True while a [`SpoolWriter`] is open (file order must stay sequence order).
+    writing: AtomicBool,
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
@@ -96,6 +102,7 @@ impl Spool {
             rejected_dir,
             next_seq: Mutex::new(next_seq),
             pending_bytes: AtomicU64::new(pending_bytes),
+            writing: AtomicBool::new(false),
         })
     }
 
@@ -112,30 +119,44 @@ impl Spool {
         self.pending_bytes.load(Ordering::SeqCst)
     }
 
-    /// Appends a batch durably and returns its entry.
+    /// Appends a whole batch durably and returns its entry.
     pub fn append(&self, body: &[u8]) -> Result<SpoolEntry> {
-        // Holding the lock across the write keeps sequence order equal to file order.
-        let mut next_seq = self
-            .next_seq
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let seq = *next_seq;
+        let mut writer = self.begin()?;
+        writer.write(body)?;
+        writer.finish()
+    }
+
+    /// Starts a batch: its lines go to `NNN.tmp` until [`SpoolWriter::finish`] makes it a
+    /// spooled batch. Only one batch is written at a time (a second `begin` while one is open
+    /// is an error), so sequence order is file order.
+    pub fn begin(&self) -> Result<SpoolWriter<'_>> {
+        if self.writing.swap(true, Ordering::SeqCst) {
+            return Err(Error::Spool {
+                path: self.dir.clone(),
+                source: std::io::Error::other("another batch is being written to this spool"),
+            });
+        }
+        let seq = {
+            let mut next_seq = self
+                .next_seq
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let seq = *next_seq;
+            *next_seq = seq + 1;
+            seq
+        };
         let tmp_path = self.dir.join(format!("{seq:020}.tmp"));
-        let path = self.dir.join(format!("{seq:020}.{BATCH_EXTENSION}"));
-        let mut file = fs::File::create(&tmp_path).map_err(io_error(&tmp_path))?;
-        file.write_all(body).map_err(io_error(&tmp_path))?;
-        file.sync_all().map_err(io_error(&tmp_path))?;
-        drop(file);
-        fs::rename(&tmp_path, &path).map_err(io_error(&path))?;
-        sync_dir(&self.dir)?;
-        *next_seq = seq + 1;
-        self.pending_bytes
-            .fetch_add(body.len() as u64, Ordering::SeqCst);
-        Ok(SpoolEntry {
+        // From here the writer exists: dropping it (on any error) clears `writing` again.
+        let mut writer = SpoolWriter {
+            spool: self,
             seq,
-            path,
-            bytes: body.len() as u64,
-        })
+            tmp_path,
+            file: None,
+            bytes: 0,
+        };
+        let file = fs::File::create(&writer.tmp_path).map_err(io_error(&writer.tmp_path))?;
+        writer.file = Some(BufWriter::with_capacity(WRITE_BUFFER_BYTES, file));
+        Ok(writer)
     }
 
     /// Batches waiting, oldest first.
@@ -175,6 +196,76 @@ impl Spool {
     }
 }
 
+/// A batch being spooled (see [`Spool::begin`]). Dropped without [`SpoolWriter::finish`], its
+/// half-written file is removed: the batch was never spooled.
+#[derive(Debug)]
+pub struct SpoolWriter<'a> {
+    spool: &'a Spool,
+    seq: u64,
+    tmp_path: PathBuf,
+    file: Option<BufWriter<fs::File>>,
+    bytes: u64,
+}
+
+impl SpoolWriter<'_> {
+    /// Appends bytes (whole lines, by the caller's contract) to the batch.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        let file = self.file.as_mut().ok_or_else(|| Error::Spool {
+            path: self.tmp_path.clone(),
+            source: std::io::Error::other("the batch was already finished"),
+        })?;
+        file.write_all(bytes).map_err(io_error(&self.tmp_path))?;
+        self.bytes += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Makes the batch durable (fsync, rename to `NNN.ndjson`, fsync of the directory) and
+    /// returns its entry.
+    pub fn finish(mut self) -> Result<SpoolEntry> {
+        let path = self
+            .spool
+            .dir
+            .join(format!("{:020}.{BATCH_EXTENSION}", self.seq));
+        let file = self.file.take().ok_or_else(|| Error::Spool {
+            path: self.tmp_path.clone(),
+            source: std::io::Error::other("the batch was already finished"),
+        })?;
+        let file = file
+            .into_inner()
+            .map_err(|error| io_error(&self.tmp_path)(error.into_error()))?;
+        file.sync_all().map_err(io_error(&self.tmp_path))?;
+        drop(file);
+        fs::rename(&self.tmp_path, &path).map_err(io_error(&path))?;
+        // Renamed: the file is the spool's now, whatever happens below.
+        self.tmp_path = PathBuf::new();
+        self.spool
+            .pending_bytes
+            .fetch_add(self.bytes, Ordering::SeqCst);
+        sync_dir(&self.spool.dir)?;
+        Ok(SpoolEntry {
+            seq: self.seq,
+            path,
+            bytes: self.bytes,
+        })
+    }
+}
+
+impl Drop for SpoolWriter<'_> {
+    fn drop(&mut self) {
+        self.file = None;
+        if !self.tmp_path.as_os_str().is_empty() {
+            // Best effort: a leftover `.tmp` is also removed by the next `Spool::open`.
+            let _ = fs::remove_file(&self.tmp_path);
+        }
+        self.spool.writing.store(false, Ordering::SeqCst);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +291,38 @@ mod tests {
         spool.remove(&second).unwrap();
         assert_eq!(spool.pending().unwrap(), vec![third]);
         assert_eq!(spool.pending_bytes(), 2);
+    }
+
+    #[test]
+    fn a_batch_written_line_by_line_is_spooled_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        let mut batch = spool.begin().unwrap();
+        batch.write(b"{\"a\":1}\n").unwrap();
+        assert!(spool.begin().is_err(), "one batch at a time");
+        batch.write(b"{\"b\":2}\n").unwrap();
+        assert_eq!(batch.bytes(), 16);
+        assert!(
+            spool.pending().unwrap().is_empty(),
+            "not spooled before finish"
+        );
+        let entry = batch.finish().unwrap();
+        assert_eq!(spool.read(&entry).unwrap(), b"{\"a\":1}\n{\"b\":2}\n");
+        assert_eq!(spool.pending_bytes(), 16);
+
+        // Abandoned half-way: no file is left and the next batch still comes later.
+        let mut abandoned = spool.begin().unwrap();
+        abandoned.write(b"{\"c\":3}\n").unwrap();
+        drop(abandoned);
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|item| item.ok())
+            .filter(|item| item.path().extension().is_some_and(|ext| ext == "tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+        let next = spool.append(b"{\"d\":4}\n").unwrap();
+        assert!(next.seq > entry.seq);
+        assert_eq!(spool.pending().unwrap(), vec![entry, next]);
+        assert_eq!(spool.pending_bytes(), 24);
     }
 }

@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use crate::metrics::SinkStats;
 use crate::pipeline::EventerStats;
 use crate::retry::{Backoff, BackoffConfig, parse_retry_after};
-use crate::spool::{Spool, SpoolEntry};
+use crate::spool::{Spool, SpoolEntry, SpoolWriter};
 use crate::{Error, Result};
 
 /// Delivers to a kec center (`kec server`).
@@ -233,24 +233,35 @@ struct Batcher {
 }
 
 impl Batcher {
-    /// Runs until the channel closes (after spooling the last partial batch).
+    /// Runs until the channel closes (after spooling the last partial batch), or until a
+    /// batch cannot be written: then it stops, so the eventer fails loudly (its Events were
+    /// taken from the channel but never spooled; the relist after a restart brings them back).
     async fn run(self, mut events_rx: mpsc::Receiver<Arc<EventRecord>>) {
         let max_wait = Duration::from_millis(self.config.batch_max_wait_ms);
-        let mut body = Vec::new();
+        let max_bytes = self.config.batch_max_bytes as u64;
         let mut closed = false;
         while !closed {
             let Some(first) = events_rx.recv().await else {
                 break;
             };
-            body.clear();
-            append_line(&mut body, &first);
+            self.wait_for_spool_room().await;
+            let Some(mut batch) = self.begin().await else {
+                break;
+            };
+            if let Err(error) = write_line(&mut batch, &first) {
+                self.give_up(&error);
+                return;
+            }
+            drop(first);
             let mut events = 1;
             let deadline = tokio::time::Instant::now() + max_wait;
-            while events < self.config.batch_max_events && body.len() < self.config.batch_max_bytes
-            {
+            while events < self.config.batch_max_events && batch.bytes() < max_bytes {
                 match tokio::time::timeout_at(deadline, events_rx.recv()).await {
                     Ok(Some(record)) => {
-                        append_line(&mut body, &record);
+                        if let Err(error) = write_line(&mut batch, &record) {
+                            self.give_up(&error);
+                            return;
+                        }
                         events += 1;
                     }
                     Ok(None) => {
@@ -260,9 +271,31 @@ impl Batcher {
                     Err(_) => break,
                 }
             }
-            self.wait_for_spool_room().await;
-            self.append(&body).await;
+            match batch.finish() {
+                Ok(entry) => {
+                    tracing::debug!(
+                        seq = entry.seq,
+                        bytes = entry.bytes,
+                        events,
+                        "batch spooled"
+                    );
+                    self.stats.batches_spooled.fetch_add(1, Ordering::Relaxed);
+                    self.wake.notify_one();
+                }
+                Err(error) => {
+                    self.give_up(&error);
+                    return;
+                }
+            }
         }
+        self.done.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+
+    /// A batch could not be spooled: its Events are gone from memory, so the sink stops (the
+    /// fan-out then fails the eventer; see [`Batcher::run`]).
+    fn give_up(&self, error: &Error) {
+        tracing::error!(%error, "cannot spool a batch; the center sink stops");
         self.done.store(true, Ordering::SeqCst);
         self.wake.notify_one();
     }
@@ -285,21 +318,18 @@ impl Batcher {
         }
     }
 
-    async fn append(&self, body: &[u8]) {
+    /// Starts a batch file, retrying with backoff; `None` when cancelled first (the Event in
+    /// hand was never spooled, so nobody acknowledged it: the relist after a restart brings
+    /// it back).
+    async fn begin(&self) -> Option<SpoolWriter<'_>> {
         let mut backoff = Backoff::new(self.config.backoff);
         loop {
-            match self.spool.append(body) {
-                Ok(entry) => {
-                    tracing::debug!(seq = entry.seq, bytes = entry.bytes, "batch spooled");
-                    self.stats.batches_spooled.fetch_add(1, Ordering::Relaxed);
-                    self.wake.notify_one();
-                    return;
-                }
+            match self.spool.begin() {
+                Ok(batch) => return Some(batch),
                 Err(error) => {
-                    // Not acknowledged to anyone: after a restart the relist brings it back.
-                    tracing::error!(%error, "cannot spool a batch; retrying");
+                    tracing::error!(%error, "cannot start a spool batch; retrying");
                     if self.cancel.is_cancelled() {
-                        return;
+                        return None;
                     }
                     tokio::time::sleep(backoff.next_delay()).await;
                 }
@@ -308,9 +338,17 @@ impl Batcher {
     }
 }
 
-fn append_line(body: &mut Vec<u8>, record: &EventRecord) {
-    body.extend_from_slice(record.raw.get().as_bytes());
-    body.push(b'\n');
+fn write_line(batch: &mut SpoolWriter<'_>, record: &EventRecord) -> Result<()> {
+    batch.write(record.raw.get().as_bytes())?;
+    batch.write(b"\n")
+}
+
+/// The last non-empty line of a batch (for the delivery lag metric).
+fn last_line(body: &[u8]) -> &[u8] {
+    body.split(|byte| *byte == b'\n')
+        .rev()
+        .find(|line| !line.is_empty())
+        .unwrap_or_default()
 }
 
 /// What one delivery attempt came to.
@@ -394,21 +432,24 @@ impl Sender {
     }
 
     /// Delivers one batch until it is acknowledged or refused for good; false when cancelled.
+    /// The batch is read from its file for each attempt and handed to the request without a
+    /// copy, so one batch in flight is held in memory once.
     async fn deliver(&self, entry: &SpoolEntry) -> bool {
-        let body = match self.spool.read(entry) {
-            Ok(body) => body,
-            Err(error) => {
-                tracing::error!(%error, seq = entry.seq, "cannot read a spooled batch");
-                return self.pause(Duration::from_secs(1)).await;
-            }
-        };
-        let lines = body.iter().filter(|byte| **byte == b'\n').count() as u64;
         let mut backoff = Backoff::new(self.config.backoff);
         loop {
             if self.cancel.is_cancelled() {
                 return false;
             }
-            match self.post(&body).await {
+            let body = match self.spool.read(entry) {
+                Ok(body) => body,
+                Err(error) => {
+                    tracing::error!(%error, seq = entry.seq, "cannot read a spooled batch");
+                    return self.pause(Duration::from_secs(1)).await;
+                }
+            };
+            let lines = body.iter().filter(|byte| **byte == b'\n').count() as u64;
+            let last = last_line(&body).to_vec();
+            match self.post(body).await {
                 Outcome::Delivered { rejected_lines } => {
                     if rejected_lines > 0 {
                         self.stats
@@ -431,7 +472,7 @@ impl Sender {
                     self.sink_stats
                         .delivered
                         .fetch_add(lines, Ordering::Relaxed);
-                    self.sink_stats.note_delivery(&body);
+                    self.sink_stats.note_delivery(&last);
                     return true;
                 }
                 Outcome::Permanent(reason) => {
@@ -458,7 +499,7 @@ impl Sender {
         }
     }
 
-    async fn post(&self, body: &[u8]) -> Outcome {
+    async fn post(&self, body: Vec<u8>) -> Outcome {
         let mut request = self
             .client
             .post(&self.url)
@@ -469,7 +510,9 @@ impl Sender {
         if self.config.gzip {
             let mut encoder =
                 flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            match encoder.write_all(body).and_then(|()| encoder.finish()) {
+            let compressed = encoder.write_all(&body).and_then(|()| encoder.finish());
+            drop(body);
+            match compressed {
                 Ok(compressed) => {
                     request = request
                         .header(reqwest::header::CONTENT_ENCODING, "gzip")
@@ -483,7 +526,7 @@ impl Sender {
                 }
             }
         } else {
-            request = request.body(body.to_vec());
+            request = request.body(body);
         }
         let response = match request.send().await {
             Ok(response) => response,
