@@ -3,6 +3,7 @@
 //!
 //! Modules:
 //! - [`daemon`]: [`ProblemDaemon`], merges every monitor's reports and feeds the exporters.
+//! - [`cli`]: the `kec npd` / `kec-npd` command line (NPD's flags) and [`cli::run`].
 //! - [`supervisor`]: loads every monitor (all problems at once) and restarts one that stops.
 //! - [`conditions`]: [`ConditionBook`], the published conditions (NPD #304 and quiet-period clearing).
 //! - [`k8s`]: the Kubernetes exporter (node status PATCH, Events), [`K8sExporter`].
@@ -15,6 +16,7 @@
 //! - [`error`]: [`Error`] and [`Result`].
 
 pub mod api;
+pub mod cli;
 pub mod conditions;
 pub mod connection;
 pub mod correlator;
