@@ -26,6 +26,7 @@ pub use embedded::{
     TimelinePoint,
 };
 pub use filter::{Field, Filter, TermFilter};
+pub use query::{EventPageRequest, EventSearch, Grouping, RecordMatcher};
 pub use query::{Output, QueryRequest, QueryResult, SeriesLine, Value};
 
 /// Errors of the store.

@@ -3,6 +3,8 @@
 //! - [`compile`](mod@compile): the search -> one tantivy query (filters compile through it too).
 //! - [`collect`]: grouped aggregation from columns, and the bounded newest-first row scan.
 //! - [`pipes`]: the pipes in memory, over tables.
+//! - [`matcher`]: a search tested on one record in memory (the live tail).
+//! - [`search`]: the details page's reads: pages of records, exact groupings, one record.
 //! - [`value`]: [`QueryResult`], rows or series, and its text table.
 //!
 //! A query runs in one of two ways. When the first pipe aggregates (`stats`, `top`,
@@ -15,7 +17,9 @@
 
 pub(crate) mod collect;
 pub(crate) mod compile;
+pub mod matcher;
 pub(crate) mod pipes;
+pub mod search;
 pub mod value;
 
 use kec_query::{Bound, ColumnKind, Expr, Pipe, Query, Shape, TimePoint};
@@ -25,7 +29,9 @@ use tantivy::collector::{Count, TopDocs};
 use tantivy::{Order, TantivyDocument};
 
 use self::collect::{GroupingCollector, RowColumns, Source};
+pub use self::matcher::RecordMatcher;
 use self::pipes::{ChartRange, Groups, Step, Table};
+pub use self::search::{EventPageRequest, EventSearch, Grouping};
 pub use self::value::{Output, QueryResult, SeriesLine, Value};
 use crate::embedded::EmbeddedStore;
 use crate::filter::Filter;
