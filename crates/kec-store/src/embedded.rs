@@ -36,6 +36,7 @@ use crate::codec::encode as encode_record;
 use crate::filter::{Field, Filter};
 use crate::ledger::{Ledger, LedgerKey};
 use crate::meta::{ClusterCounters, Meta};
+use crate::rollup::Rollups;
 use crate::schema::EventSchema;
 use crate::wal::Wal;
 use crate::{Error, Result};
@@ -221,6 +222,8 @@ struct WriteState {
     next_seq: u64,
     writers: HashMap<i64, DayWriter>,
     clusters: BTreeMap<String, ClusterCounters>,
+    /// Rollups of the documents added since the last commit (merged when they commit).
+    pending_rollups: Rollups,
 }
 
 /// The embedded store. All methods block; call them from a blocking-capable thread.
@@ -231,6 +234,8 @@ pub struct EmbeddedStore {
     schema: EventSchema,
     write: Mutex<WriteState>,
     partitions: RwLock<BTreeMap<i64, Arc<Partition>>>,
+    /// Rollups of every committed document (see [`crate::rollup`]).
+    pub(crate) rollups: RwLock<Rollups>,
 }
 
 fn day_dir_name(day: i64) -> String {
@@ -288,6 +293,7 @@ impl EmbeddedStore {
             partitions.insert(day, Arc::new(Partition { day, index, reader }));
         }
 
+        let rollups = crate::rollup::rebuild(partitions.values())?;
         let (wal, replay) = Wal::open(&config.data_dir.join("wal.log"))?;
         let store = EmbeddedStore {
             _lock: lock,
@@ -299,8 +305,10 @@ impl EmbeddedStore {
                 next_seq: checkpoint_seq,
                 writers: HashMap::new(),
                 clusters,
+                pending_rollups: Rollups::new(),
             }),
             partitions: RwLock::new(partitions),
+            rollups: RwLock::new(rollups),
             config,
         };
         let replayed = store.replay(replay, checkpoint_seq)?;
@@ -416,6 +424,7 @@ impl EmbeddedStore {
             .add_document(self.schema.document(record, encoded))?;
         day_writer.max_seq = day_writer.max_seq.max(record.seq);
         day_writer.added_since_commit = true;
+        state.pending_rollups.add_record(record);
         Ok(())
     }
 
@@ -515,6 +524,10 @@ impl EmbeddedStore {
                 }
             }
         }
+        if !state.pending_rollups.is_empty() {
+            let pending = std::mem::take(&mut state.pending_rollups);
+            self.rollups.write()?.merge(pending);
+        }
         let forgotten: Vec<LedgerKey> = state
             .ledger
             .forget_older_than(now_ms - self.config.ledger_ttl_ms);
@@ -569,6 +582,8 @@ impl EmbeddedStore {
             std::fs::remove_dir_all(&dir).map_err(|error| Error::io(&dir, error))?;
             dropped.push(day_dir_name(day));
         }
+        state.pending_rollups.drop_before(oldest_kept_day * DAY_MS);
+        self.rollups.write()?.drop_before(oldest_kept_day * DAY_MS);
         if !dropped.is_empty() {
             tracing::info!(days = ?dropped, "dropped day partitions past retention");
         }
@@ -818,6 +833,21 @@ impl EmbeddedStore {
             merge_into(&mut totals, searcher.search(&query, &collector)?);
         }
         Ok(into_rows(request, totals))
+    }
+
+    /// [`EmbeddedStore::aggregate`] before rows are made: the index's sums by (bucket, group).
+    pub(crate) fn aggregate_totals(&self, request: &AggregateRequest) -> Result<GroupTotals> {
+        let collector = GroupCollector {
+            group_by: request.group_by,
+            bucket_ms: request.bucket_ms,
+        };
+        let mut totals = GroupTotals::new();
+        for partition in self.partitions_for(&request.filter)? {
+            let searcher = partition.reader.searcher();
+            let query = self.build_query(&request.filter)?;
+            merge_into(&mut totals, searcher.search(&query, &collector)?);
+        }
+        Ok(totals)
     }
 
     /// Clusters that sent events, by name.

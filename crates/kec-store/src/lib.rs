@@ -7,6 +7,7 @@
 //! - [`schema`]: the tantivy schema and the mapping between records and documents.
 //! - [`filter`]: the filters that searches and aggregations share.
 //! - [`aggregate`]: grouped sums over fast fields (histograms, top-N).
+//! - [`rollup`]: per-minute and per-hour sums kept at ingest, so the overview reads no documents.
 //! - [`query`]: running a query-language [`kec_query::Query`]: search, then pipes.
 //! - [`embedded`]: [`EmbeddedStore`], tantivy day partitions + WAL + SQLite behind one API.
 
@@ -17,6 +18,7 @@ pub mod filter;
 pub mod ledger;
 pub mod meta;
 pub mod query;
+pub mod rollup;
 pub mod schema;
 pub mod wal;
 
@@ -28,6 +30,7 @@ pub use embedded::{
 pub use filter::{Field, Filter, TermFilter};
 pub use query::{EventPageRequest, EventSearch, Grouping, RecordMatcher};
 pub use query::{Output, QueryRequest, QueryResult, SeriesLine, Value};
+pub use rollup::{Dimension, RollupQuery, RollupStats};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,741 @@
+//! Rollups: occurrence and record sums per time bucket, kept in memory beside the index, so
+//! that the overview's panels read a few thousand cells instead of every matching document.
+//!
+//! Two tables, both keyed by interned strings (`u32` ids):
+//! - per **minute**, per (cluster, type): histograms and totals by type or cluster;
+//! - per **hour**, per (cluster, type, dimension, value) for the dimensions namespace, kind,
+//!   reason and category (every type), the involved object name of Warnings, and the name of
+//!   Nodes with node-problem events (category NodeNotReady or NodeProblem).
+//!
+//! Invariants (a test holds the rollups to the fast-field aggregation on the same data):
+//! - a record is added exactly once, with the occurrences the ledger gave it, when its day's
+//!   index commit makes it searchable (the store keeps a pending rollup until then);
+//! - at open, the rollups are rebuilt from the committed index, and the WAL replay adds the rest
+//!   through the same path as ingest;
+//! - retention drops whole days, from the index and from the rollups together.
+//!
+//! [`Rollups::totals`] answers only whole buckets; the store answers the ragged edges of a range
+//! from the index ([`crate::EmbeddedStore::rollup`]), so a rollup answer is exact.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hasher;
+use std::sync::Arc;
+
+use kec_model::EventRecord;
+use serde::{Deserialize, Serialize};
+use tantivy::columnar::StrColumn;
+use tantivy::{DocId, SegmentReader};
+
+use crate::aggregate::{AggregateRequest, AggregateRow, GroupTotals, into_rows, merge_into};
+use crate::embedded::{EmbeddedStore, Partition};
+use crate::filter::{Field, Filter, TermFilter};
+use crate::{Error, Result};
+
+/// Width of a bucket of the minute table.
+pub const MINUTE_MS: i64 = 60_000;
+/// Width of a bucket of the hour table.
+pub const HOUR_MS: i64 = 3_600_000;
+
+/// The categories of node problems ([`Dimension::ProblemNode`]).
+pub const NODE_PROBLEM_CATEGORIES: [&str; 2] = ["NodeNotReady", "NodeProblem"];
+
+/// What a rollup query groups on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Dimension {
+    /// No grouping: totals (per bucket when bucketed).
+    Total,
+    /// Per event type.
+    Type,
+    /// Per cluster.
+    Cluster,
+    /// Per namespace of the involved object.
+    Namespace,
+    /// Per kind of the involved object.
+    Kind,
+    /// Per reason.
+    Reason,
+    /// Per category.
+    Category,
+    /// Per involved object name, Warnings only.
+    WarningObject,
+    /// Per name of Nodes with events of a node-problem category.
+    ProblemNode,
+}
+
+/// The hour-table dimensions, in their stored order.
+const HOUR_DIMENSIONS: [Dimension; 6] = [
+    Dimension::Namespace,
+    Dimension::Kind,
+    Dimension::Reason,
+    Dimension::Category,
+    Dimension::WarningObject,
+    Dimension::ProblemNode,
+];
+
+impl Dimension {
+    /// Bucket width of the table that holds this dimension.
+    pub fn granularity_ms(self) -> i64 {
+        match self {
+            Dimension::Total | Dimension::Type | Dimension::Cluster => MINUTE_MS,
+            _ => HOUR_MS,
+        }
+    }
+
+    /// The field an index aggregation groups on to give the same answer.
+    pub fn group_by(self) -> Option<Field> {
+        match self {
+            Dimension::Total => None,
+            Dimension::Type => Some(Field::Type),
+            Dimension::Cluster => Some(Field::Cluster),
+            Dimension::Namespace => Some(Field::Namespace),
+            Dimension::Kind => Some(Field::Kind),
+            Dimension::Reason => Some(Field::Reason),
+            Dimension::Category => Some(Field::Category),
+            Dimension::WarningObject | Dimension::ProblemNode => Some(Field::Name),
+        }
+    }
+
+    fn hour_index(self) -> Option<u8> {
+        HOUR_DIMENSIONS
+            .iter()
+            .position(|dimension| *dimension == self)
+            .and_then(|position| u8::try_from(position).ok())
+    }
+}
+
+/// A question the rollups answer: sums over `[from_ms, to_ms)`, optionally for one cluster and
+/// one type, grouped by a dimension, optionally per bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollupQuery {
+    pub cluster: Option<String>,
+    pub event_type: Option<String>,
+    pub dimension: Dimension,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// Buckets of this width (aligned to the epoch); a multiple of the dimension's granularity
+    /// is answered from the rollups, anything else from the index.
+    pub bucket_ms: Option<i64>,
+    /// Keep the `limit` groups with the most occurrences (0 keeps all).
+    pub limit: usize,
+}
+
+impl RollupQuery {
+    /// Totals of `dimension` over a range, every cluster and type.
+    pub fn new(dimension: Dimension, from_ms: i64, to_ms: i64) -> RollupQuery {
+        RollupQuery {
+            cluster: None,
+            event_type: None,
+            dimension,
+            from_ms,
+            to_ms,
+            bucket_ms: None,
+            limit: 0,
+        }
+    }
+
+    /// The index aggregation that answers the same question (the edges of a range are read
+    /// with it, and tests compare against it).
+    pub fn request(&self) -> AggregateRequest {
+        let mut filter = Filter::default().between(self.from_ms, self.to_ms);
+        if let Some(cluster) = &self.cluster {
+            filter = filter.with(Field::Cluster, cluster.clone());
+        }
+        if let Some(event_type) = &self.event_type {
+            filter = filter.with(Field::Type, event_type.clone());
+        }
+        match self.dimension {
+            Dimension::WarningObject => filter = filter.with(Field::Type, "Warning"),
+            Dimension::ProblemNode => {
+                filter = filter.with(Field::Kind, "Node");
+                filter.terms.push(TermFilter {
+                    field: Field::Category,
+                    values: NODE_PROBLEM_CATEGORIES.map(String::from).to_vec(),
+                    negate: false,
+                });
+            }
+            _ => {}
+        }
+        AggregateRequest {
+            filter,
+            group_by: self.dimension.group_by(),
+            bucket_ms: self.bucket_ms,
+            limit: self.limit,
+        }
+    }
+}
+
+/// Records and occurrences of a cell.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Sums {
+    records: u64,
+    occurrences: i64,
+}
+
+impl Sums {
+    fn add(&mut self, records: u64, occurrences: i64) {
+        self.records += records;
+        self.occurrences += occurrences;
+    }
+}
+
+/// Interned strings: each distinct value once, named by a `u32`. Looked up by a 64-bit hash
+/// (collisions probe the next hash), so a value is stored once, not as key and as name.
+#[derive(Debug, Default)]
+struct Strings {
+    by_hash: HashMap<u64, u32>,
+    names: Vec<Box<str>>,
+    bytes: usize,
+}
+
+fn hash_of(text: &str) -> u64 {
+    let mut hasher = twox_hash::XxHash3_64::with_seed(0);
+    hasher.write(text.as_bytes());
+    hasher.finish()
+}
+
+impl Strings {
+    fn get(&self, text: &str) -> Option<u32> {
+        let mut hash = hash_of(text);
+        loop {
+            let id = *self.by_hash.get(&hash)?;
+            if self.name(id) == text {
+                return Some(id);
+            }
+            hash = hash.wrapping_add(1);
+        }
+    }
+
+    fn intern(&mut self, text: &str) -> u32 {
+        let mut hash = hash_of(text);
+        loop {
+            match self.by_hash.get(&hash) {
+                Some(id) if self.name(*id) == text => return *id,
+                Some(_) => hash = hash.wrapping_add(1),
+                None => {
+                    // More than 4 billion distinct values cannot be held in memory anyway.
+                    let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+                    self.names.push(text.into());
+                    self.bytes += text.len();
+                    self.by_hash.insert(hash, id);
+                    return id;
+                }
+            }
+        }
+    }
+
+    fn name(&self, id: u32) -> &str {
+        self.names.get(id as usize).map_or("", |name| name)
+    }
+}
+
+/// The string ids of one record (what [`Rollups::add`] needs).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Contribution {
+    pub time_ms: i64,
+    pub occurrences: i64,
+    pub cluster: u32,
+    pub event_type: u32,
+    pub namespace: u32,
+    pub kind: u32,
+    pub name: u32,
+    pub reason: u32,
+    pub category: u32,
+}
+
+/// (cluster, type, hour dimension, value)
+type HourKey = (u32, u32, u8, u32);
+
+/// Memory figures of the rollups.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollupStats {
+    pub minute_buckets: usize,
+    pub minute_cells: usize,
+    pub hour_buckets: usize,
+    pub hour_cells: usize,
+    pub strings: usize,
+    /// An estimate of the heap held: cells, hash tables and strings.
+    pub approx_bytes: usize,
+}
+
+/// The two rollup tables and their strings.
+#[derive(Debug, Default)]
+pub struct Rollups {
+    strings: Strings,
+    /// minute -> [(cluster, type, sums)]: a handful of cells per minute, scanned linearly.
+    minutes: BTreeMap<i64, Vec<(u32, u32, Sums)>>,
+    hours: BTreeMap<i64, HashMap<HourKey, Sums>>,
+}
+
+impl Rollups {
+    pub fn new() -> Rollups {
+        Rollups::default()
+    }
+
+    /// Interns `text` (for callers that resolve columns once per segment).
+    pub(crate) fn intern(&mut self, text: &str) -> u32 {
+        self.strings.intern(text)
+    }
+
+    /// Adds one stored record.
+    pub fn add_record(&mut self, record: &EventRecord) {
+        let contribution = Contribution {
+            time_ms: record.time_ms,
+            occurrences: record.occurrences,
+            cluster: self.intern(Field::Cluster.value_of(record)),
+            event_type: self.intern(Field::Type.value_of(record)),
+            namespace: self.intern(Field::Namespace.value_of(record)),
+            kind: self.intern(Field::Kind.value_of(record)),
+            name: self.intern(Field::Name.value_of(record)),
+            reason: self.intern(Field::Reason.value_of(record)),
+            category: self.intern(Field::Category.value_of(record)),
+        };
+        self.add(contribution, 1);
+    }
+
+    /// Adds `records` records summing to `contribution.occurrences`.
+    pub(crate) fn add(&mut self, contribution: Contribution, records: u64) {
+        let Contribution {
+            time_ms,
+            occurrences,
+            cluster,
+            event_type,
+            ..
+        } = contribution;
+        let minute = time_ms.div_euclid(MINUTE_MS) * MINUTE_MS;
+        let cells = self.minutes.entry(minute).or_default();
+        match cells
+            .iter_mut()
+            .find(|(c, t, _)| *c == cluster && *t == event_type)
+        {
+            Some((_, _, sums)) => sums.add(records, occurrences),
+            None => cells.push((
+                cluster,
+                event_type,
+                Sums {
+                    records,
+                    occurrences,
+                },
+            )),
+        }
+        let warning = self.strings.name(event_type) == "Warning";
+        let problem_node = self.strings.name(contribution.kind) == "Node"
+            && NODE_PROBLEM_CATEGORIES.contains(&self.strings.name(contribution.category));
+        let hour = time_ms.div_euclid(HOUR_MS) * HOUR_MS;
+        let cells = self.hours.entry(hour).or_default();
+        let mut add = |dimension: Dimension, value: u32| {
+            if let Some(index) = dimension.hour_index() {
+                cells
+                    .entry((cluster, event_type, index, value))
+                    .or_default()
+                    .add(records, occurrences);
+            }
+        };
+        add(Dimension::Namespace, contribution.namespace);
+        add(Dimension::Kind, contribution.kind);
+        add(Dimension::Reason, contribution.reason);
+        add(Dimension::Category, contribution.category);
+        if warning {
+            add(Dimension::WarningObject, contribution.name);
+        }
+        if problem_node {
+            add(Dimension::ProblemNode, contribution.name);
+        }
+    }
+
+    /// Adds every cell of `other` (a pending rollup whose records were just committed).
+    pub fn merge(&mut self, other: Rollups) {
+        let ids: Vec<u32> = other
+            .strings
+            .names
+            .iter()
+            .map(|name| self.strings.intern(name))
+            .collect();
+        let id = |old: u32| ids.get(old as usize).copied().unwrap_or(u32::MAX);
+        for (minute, cells) in other.minutes {
+            let mine = self.minutes.entry(minute).or_default();
+            for (cluster, event_type, sums) in cells {
+                let (cluster, event_type) = (id(cluster), id(event_type));
+                match mine
+                    .iter_mut()
+                    .find(|(c, t, _)| *c == cluster && *t == event_type)
+                {
+                    Some((_, _, mine)) => mine.add(sums.records, sums.occurrences),
+                    None => mine.push((cluster, event_type, sums)),
+                }
+            }
+        }
+        for (hour, cells) in other.hours {
+            let mine = self.hours.entry(hour).or_default();
+            for ((cluster, event_type, dimension, value), sums) in cells {
+                mine.entry((id(cluster), id(event_type), dimension, id(value)))
+                    .or_default()
+                    .add(sums.records, sums.occurrences);
+            }
+        }
+    }
+
+    /// Forgets every bucket before `oldest_kept_ms` (a day boundary: retention drops days).
+    pub fn drop_before(&mut self, oldest_kept_ms: i64) {
+        self.minutes = self.minutes.split_off(&oldest_kept_ms);
+        self.hours = self.hours.split_off(&oldest_kept_ms);
+    }
+
+    /// True when nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.minutes.is_empty() && self.hours.is_empty()
+    }
+
+    /// Sums of `query` over `[from_ms, to_ms)`, which must be aligned to the query dimension's
+    /// granularity, as `(bucket, group) -> (records, occurrences)` like the index collector.
+    pub(crate) fn totals(&self, query: &RollupQuery, from_ms: i64, to_ms: i64) -> GroupTotals {
+        let mut totals = GroupTotals::new();
+        let wanted = |value: &Option<String>| match value {
+            None => Some(None),
+            Some(text) => self.strings.get(text).map(Some),
+        };
+        // A cluster or type never seen matches nothing.
+        let (Some(cluster), Some(event_type)) = (wanted(&query.cluster), wanted(&query.event_type))
+        else {
+            return totals;
+        };
+        let matches = |c: u32, t: u32| {
+            cluster.is_none_or(|id| id == c) && event_type.is_none_or(|id| id == t)
+        };
+        let bucket_of = |time: i64| match query.bucket_ms {
+            Some(bucket_ms) if bucket_ms > 0 => time.div_euclid(bucket_ms) * bucket_ms,
+            _ => 0,
+        };
+        // Sums by (bucket, string id) first; names are resolved once per group at the end.
+        let mut by_id: HashMap<(i64, u32), Sums> = HashMap::new();
+        const NO_GROUP: u32 = u32::MAX;
+        match query.dimension.hour_index() {
+            None => {
+                for (minute, cells) in self.minutes.range(from_ms..to_ms) {
+                    let bucket = bucket_of(*minute);
+                    for (c, t, sums) in cells {
+                        if !matches(*c, *t) {
+                            continue;
+                        }
+                        let group = match query.dimension {
+                            Dimension::Type => *t,
+                            Dimension::Cluster => *c,
+                            _ => NO_GROUP,
+                        };
+                        by_id
+                            .entry((bucket, group))
+                            .or_default()
+                            .add(sums.records, sums.occurrences);
+                    }
+                }
+            }
+            Some(index) => {
+                for (hour, cells) in self.hours.range(from_ms..to_ms) {
+                    let bucket = bucket_of(*hour);
+                    for ((c, t, dimension, value), sums) in cells {
+                        if *dimension != index || !matches(*c, *t) {
+                            continue;
+                        }
+                        by_id
+                            .entry((bucket, *value))
+                            .or_default()
+                            .add(sums.records, sums.occurrences);
+                    }
+                }
+            }
+        }
+        for ((bucket, group), sums) in by_id {
+            let name = if group == NO_GROUP {
+                String::new()
+            } else {
+                self.strings.name(group).to_string()
+            };
+            let entry = totals.entry((bucket, name)).or_insert((0, 0));
+            entry.0 += sums.records;
+            entry.1 += sums.occurrences;
+        }
+        totals
+    }
+
+    /// Sizes and an estimate of the memory held.
+    pub fn stats(&self) -> RollupStats {
+        let minute_cells: usize = self.minutes.values().map(Vec::len).sum();
+        let hour_cells: usize = self.hours.values().map(HashMap::len).sum();
+        let hour_capacity: usize = self.hours.values().map(HashMap::capacity).sum();
+        let minute_capacity: usize = self.minutes.values().map(Vec::capacity).sum();
+        // A hash table slot holds the key, the value and one control byte.
+        let hour_slot = std::mem::size_of::<(HourKey, Sums)>() + 1;
+        let minute_slot = std::mem::size_of::<(u32, u32, Sums)>();
+        let btree_entry = std::mem::size_of::<i64>() + 48;
+        let strings = self.strings.names.len();
+        RollupStats {
+            minute_buckets: self.minutes.len(),
+            minute_cells,
+            hour_buckets: self.hours.len(),
+            hour_cells,
+            strings,
+            approx_bytes: hour_capacity * hour_slot
+                + minute_capacity * minute_slot
+                + (self.minutes.len() + self.hours.len()) * btree_entry
+                + self.strings.bytes
+                + strings * (std::mem::size_of::<Box<str>>() + 8 + 4 + 1),
+        }
+    }
+}
+
+/// A string column of a segment whose ordinals are interned lazily, once each.
+struct InternedColumn {
+    column: Option<StrColumn>,
+    ids: Vec<u32>,
+    empty: u32,
+}
+
+const UNRESOLVED: u32 = u32::MAX;
+
+impl InternedColumn {
+    fn open(
+        segment: &SegmentReader,
+        field: Field,
+        rollups: &mut Rollups,
+    ) -> Result<InternedColumn> {
+        let column = segment.fast_fields().str(field.as_str())?;
+        let terms = column.as_ref().map_or(0, |column| column.num_terms());
+        Ok(InternedColumn {
+            column,
+            ids: vec![UNRESOLVED; terms],
+            empty: rollups.intern(""),
+        })
+    }
+
+    fn id(&mut self, doc: DocId, rollups: &mut Rollups, text: &mut String) -> u32 {
+        let Some(column) = &self.column else {
+            return self.empty;
+        };
+        let Some(ordinal) = column.term_ords(doc).next() else {
+            return self.empty;
+        };
+        let slot = usize::try_from(ordinal)
+            .ok()
+            .and_then(|at| self.ids.get_mut(at));
+        match slot {
+            Some(id) if *id != UNRESOLVED => *id,
+            slot => {
+                text.clear();
+                // An ordinal read from this column always resolves; an error leaves it empty.
+                let _found = column.ord_to_str(ordinal, text);
+                let id = rollups.intern(text);
+                if let Some(slot) = slot {
+                    *slot = id;
+                }
+                id
+            }
+        }
+    }
+}
+
+/// Builds the rollups of every committed document of `partitions` (at open: the WAL replay
+/// then adds what the index had not committed).
+pub(crate) fn rebuild<'a>(partitions: impl Iterator<Item = &'a Arc<Partition>>) -> Result<Rollups> {
+    let mut rollups = Rollups::new();
+    for partition in partitions {
+        let searcher = partition.reader.searcher();
+        for segment in searcher.segment_readers() {
+            add_segment(&mut rollups, segment)?;
+        }
+    }
+    Ok(rollups)
+}
+
+fn add_segment(rollups: &mut Rollups, segment: &SegmentReader) -> Result<()> {
+    let fast_fields = segment.fast_fields();
+    let time = fast_fields.i64("time_ms")?;
+    let occurrences = fast_fields.i64("occurrences")?;
+    let mut open = |field| InternedColumn::open(segment, field, rollups);
+    let mut cluster = open(Field::Cluster)?;
+    let mut event_type = open(Field::Type)?;
+    let mut namespace = open(Field::Namespace)?;
+    let mut kind = open(Field::Kind)?;
+    let mut name = open(Field::Name)?;
+    let mut reason = open(Field::Reason)?;
+    let mut category = open(Field::Category)?;
+    let alive = segment.alive_bitset();
+    let mut text = String::new();
+    for doc in 0..segment.max_doc() {
+        if alive.is_some_and(|alive| !alive.is_alive(doc)) {
+            continue;
+        }
+        let contribution = Contribution {
+            time_ms: time.first(doc).unwrap_or_default(),
+            occurrences: occurrences.first(doc).unwrap_or_default(),
+            cluster: cluster.id(doc, rollups, &mut text),
+            event_type: event_type.id(doc, rollups, &mut text),
+            namespace: namespace.id(doc, rollups, &mut text),
+            kind: kind.id(doc, rollups, &mut text),
+            name: name.id(doc, rollups, &mut text),
+            reason: reason.id(doc, rollups, &mut text),
+            category: category.id(doc, rollups, &mut text),
+        };
+        rollups.add(contribution, 1);
+    }
+    Ok(())
+}
+
+impl EmbeddedStore {
+    /// Answers `query` from the rollups for the whole buckets of its range and from the index
+    /// for the ragged edges (and wholly from the index when its buckets are finer than the
+    /// rollups'): the same rows as [`EmbeddedStore::aggregate`] of [`RollupQuery::request`].
+    pub fn rollup(&self, query: &RollupQuery) -> Result<Vec<AggregateRow>> {
+        let request = query.request();
+        if let Some(bucket_ms) = query.bucket_ms
+            && bucket_ms <= 0
+        {
+            return Err(Error::InvalidRequest(
+                "bucket must be a positive number of milliseconds".into(),
+            ));
+        }
+        if query.from_ms >= query.to_ms {
+            return Ok(Vec::new());
+        }
+        let granularity = query.dimension.granularity_ms();
+        let start = align_up(query.from_ms, granularity);
+        let end = query.to_ms.div_euclid(granularity) * granularity;
+        let bucketed_finer = query
+            .bucket_ms
+            .is_some_and(|bucket_ms| bucket_ms % granularity != 0);
+        if bucketed_finer || start >= end {
+            return self.aggregate(&request);
+        }
+        let mut totals = self.rollups.read()?.totals(query, start, end);
+        for (from_ms, to_ms) in [(query.from_ms, start), (end, query.to_ms)] {
+            if from_ms < to_ms {
+                let mut edge = request.clone();
+                edge.filter.from_ms = Some(from_ms);
+                edge.filter.to_ms = Some(to_ms);
+                merge_into(&mut totals, self.aggregate_totals(&edge)?);
+            }
+        }
+        Ok(into_rows(&request, totals))
+    }
+
+    /// Sizes and memory of the rollups.
+    pub fn rollup_stats(&self) -> Result<RollupStats> {
+        Ok(self.rollups.read()?.stats())
+    }
+}
+
+fn align_up(time_ms: i64, granularity: i64) -> i64 {
+    let floor = time_ms.div_euclid(granularity) * granularity;
+    if floor < time_ms {
+        floor.saturating_add(granularity)
+    } else {
+        floor
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(time_ms: i64, event_type: &str, name: &str, occurrences: i64) -> EventRecord {
+        EventRecord {
+            seq: 1,
+            cluster: "c1".into(),
+            namespace: "shop".into(),
+            name: format!("{name}.1"),
+            uid: format!("u-{name}"),
+            resource_version: "1".into(),
+            api_version: "v1".into(),
+            object: kec_model::ObjectRef {
+                kind: "Pod".into(),
+                namespace: "shop".into(),
+                name: name.into(),
+                ..kec_model::ObjectRef::default()
+            },
+            reason: "BackOff".into(),
+            message: String::new(),
+            event_type: event_type.into(),
+            source_component: String::new(),
+            source_host: String::new(),
+            reporting_controller: String::new(),
+            reporting_instance: String::new(),
+            action: String::new(),
+            time_ms,
+            time_is_receipt: false,
+            first_ms: time_ms,
+            count: 1,
+            occurrences,
+            category: kec_model::Category::Other,
+            node: String::new(),
+            raw: kec_model::RawJson::null(),
+        }
+    }
+
+    #[test]
+    fn strings_are_interned_once() {
+        let mut strings = Strings::default();
+        let a = strings.intern("alpha");
+        let b = strings.intern("beta");
+        assert_ne!(a, b);
+        assert_eq!(strings.intern("alpha"), a);
+        assert_eq!(strings.get("beta"), Some(b));
+        assert_eq!(strings.get("gamma"), None);
+        assert_eq!(strings.name(a), "alpha");
+        assert_eq!(strings.name(999), "");
+    }
+
+    #[test]
+    fn warning_objects_are_counted_per_hour_and_only_for_warnings() {
+        let mut rollups = Rollups::new();
+        rollups.add_record(&record(10 * MINUTE_MS, "Warning", "web-1", 3));
+        rollups.add_record(&record(20 * MINUTE_MS, "Warning", "web-1", 2));
+        rollups.add_record(&record(30 * MINUTE_MS, "Normal", "web-2", 7));
+        rollups.add_record(&record(HOUR_MS + 1, "Warning", "web-2", 1));
+        let query = RollupQuery::new(Dimension::WarningObject, 0, HOUR_MS);
+        let totals = rollups.totals(&query, 0, HOUR_MS);
+        assert_eq!(totals.len(), 1);
+        assert_eq!(totals.get(&(0, "web-1".to_string())), Some(&(2, 5)));
+        let all = rollups.totals(&query, 0, 2 * HOUR_MS);
+        assert_eq!(all.get(&(0, "web-2".to_string())), Some(&(1, 1)));
+    }
+
+    #[test]
+    fn minute_buckets_fold_into_wider_buckets() {
+        let mut rollups = Rollups::new();
+        for minute in 0..10 {
+            rollups.add_record(&record(minute * MINUTE_MS + 5, "Normal", "a", 1));
+        }
+        let query = RollupQuery {
+            bucket_ms: Some(5 * MINUTE_MS),
+            ..RollupQuery::new(Dimension::Type, 0, 10 * MINUTE_MS)
+        };
+        let totals = rollups.totals(&query, 0, 10 * MINUTE_MS);
+        assert_eq!(totals.get(&(0, "Normal".to_string())), Some(&(5, 5)));
+        assert_eq!(
+            totals.get(&(5 * MINUTE_MS, "Normal".to_string())),
+            Some(&(5, 5))
+        );
+        let unknown = RollupQuery {
+            cluster: Some("nowhere".into()),
+            ..query
+        };
+        assert!(rollups.totals(&unknown, 0, 10 * MINUTE_MS).is_empty());
+    }
+
+    #[test]
+    fn merge_remaps_strings_and_drop_before_forgets_days() {
+        let mut main = Rollups::new();
+        main.add_record(&record(0, "Normal", "x", 1));
+        let mut pending = Rollups::new();
+        pending.add_record(&record(86_400_000, "Warning", "y", 4));
+        pending.add_record(&record(5, "Normal", "x", 2));
+        main.merge(pending);
+        let query = RollupQuery::new(Dimension::Type, 0, 2 * 86_400_000);
+        let totals = main.totals(&query, 0, 2 * 86_400_000);
+        assert_eq!(totals.get(&(0, "Normal".to_string())), Some(&(2, 3)));
+        assert_eq!(totals.get(&(0, "Warning".to_string())), Some(&(1, 4)));
+        main.drop_before(86_400_000);
+        let totals = main.totals(&query, 0, 2 * 86_400_000);
+        assert_eq!(totals.get(&(0, "Normal".to_string())), None);
+        assert!(main.stats().approx_bytes > 0);
+        assert_eq!(main.stats().minute_cells, 1);
+    }
+}
