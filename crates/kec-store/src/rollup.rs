@@ -95,11 +95,10 @@ impl Dimension {
         }
     }
 
-    fn hour_index(self) -> Option<u8> {
+    fn hour_index(self) -> Option<usize> {
         HOUR_DIMENSIONS
             .iter()
             .position(|dimension| *dimension == self)
-            .and_then(|position| u8::try_from(position).ok())
     }
 }
 
@@ -242,8 +241,10 @@ pub(crate) struct Contribution {
     pub category: u32,
 }
 
-/// (cluster, type, hour dimension, value)
-type HourKey = (u32, u32, u8, u32);
+/// (cluster, type, value)
+type HourKey = (u32, u32, u32);
+/// One hour: a table per hour dimension, so that a query reads only its dimension's cells.
+type HourCells = [HashMap<HourKey, Sums>; HOUR_DIMENSIONS.len()];
 
 /// Memory figures of the rollups.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,7 +264,7 @@ pub struct Rollups {
     strings: Strings,
     /// minute -> [(cluster, type, sums)]: a handful of cells per minute, scanned linearly.
     minutes: BTreeMap<i64, Vec<(u32, u32, Sums)>>,
-    hours: BTreeMap<i64, HashMap<HourKey, Sums>>,
+    hours: BTreeMap<i64, HourCells>,
 }
 
 impl Rollups {
@@ -323,9 +324,12 @@ impl Rollups {
         let hour = time_ms.div_euclid(HOUR_MS) * HOUR_MS;
         let cells = self.hours.entry(hour).or_default();
         let mut add = |dimension: Dimension, value: u32| {
-            if let Some(index) = dimension.hour_index() {
-                cells
-                    .entry((cluster, event_type, index, value))
+            if let Some(table) = dimension
+                .hour_index()
+                .and_then(|index| cells.get_mut(index))
+            {
+                table
+                    .entry((cluster, event_type, value))
                     .or_default()
                     .add(records, occurrences);
             }
@@ -366,10 +370,12 @@ impl Rollups {
         }
         for (hour, cells) in other.hours {
             let mine = self.hours.entry(hour).or_default();
-            for ((cluster, event_type, dimension, value), sums) in cells {
-                mine.entry((id(cluster), id(event_type), dimension, id(value)))
-                    .or_default()
-                    .add(sums.records, sums.occurrences);
+            for (table, mine) in cells.into_iter().zip(mine.iter_mut()) {
+                for ((cluster, event_type, value), sums) in table {
+                    mine.entry((id(cluster), id(event_type), id(value)))
+                        .or_default()
+                        .add(sums.records, sums.occurrences);
+                }
             }
         }
     }
@@ -431,8 +437,11 @@ impl Rollups {
             Some(index) => {
                 for (hour, cells) in self.hours.range(from_ms..to_ms) {
                     let bucket = bucket_of(*hour);
-                    for ((c, t, dimension, value), sums) in cells {
-                        if *dimension != index || !matches(*c, *t) {
+                    let Some(table) = cells.get(index) else {
+                        continue;
+                    };
+                    for ((c, t, value), sums) in table {
+                        if !matches(*c, *t) {
                             continue;
                         }
                         by_id
@@ -459,13 +468,14 @@ impl Rollups {
     /// Sizes and an estimate of the memory held.
     pub fn stats(&self) -> RollupStats {
         let minute_cells: usize = self.minutes.values().map(Vec::len).sum();
-        let hour_cells: usize = self.hours.values().map(HashMap::len).sum();
-        let hour_capacity: usize = self.hours.values().map(HashMap::capacity).sum();
+        let hour_tables = || self.hours.values().flat_map(|cells| cells.iter());
+        let hour_cells: usize = hour_tables().map(HashMap::len).sum();
+        let hour_capacity: usize = hour_tables().map(HashMap::capacity).sum();
         let minute_capacity: usize = self.minutes.values().map(Vec::capacity).sum();
         // A hash table slot holds the key, the value and one control byte.
         let hour_slot = std::mem::size_of::<(HourKey, Sums)>() + 1;
         let minute_slot = std::mem::size_of::<(u32, u32, Sums)>();
-        let btree_entry = std::mem::size_of::<i64>() + 48;
+        let btree_entry = std::mem::size_of::<i64>() + std::mem::size_of::<HourCells>() + 16;
         let strings = self.strings.names.len();
         RollupStats {
             minute_buckets: self.minutes.len(),
