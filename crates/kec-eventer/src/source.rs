@@ -336,12 +336,14 @@ impl Sources {
     }
 }
 
-/// Converts one Event into a record for the sinks; `None` (counted) when it is not one.
-/// The list metadata of a LIST answer (its items are read by kec-model).
+/// A LIST answer: its metadata, and its items as the text they arrived in (each then read
+/// once by kec-model), from one pass over the page.
 #[derive(Deserialize)]
-struct ListEnvelope {
+struct ListEnvelope<'a> {
     #[serde(default)]
     metadata: ListMetadata,
+    #[serde(borrow, default)]
+    items: Vec<&'a serde_json::value::RawValue>,
 }
 
 #[derive(Default, Deserialize)]
@@ -359,6 +361,7 @@ struct ListPage {
     resource_version: Option<String>,
 }
 
+/// Converts one Event into a record for the sinks; `None` (counted) when it is not one.
 fn to_record<K: WatchedEvent>(
     event: &K,
     cluster: &str,
@@ -531,11 +534,12 @@ impl<K: WatchedEvent> SourceLoop<K> {
             .list(params)
             .map_err(kube::Error::BuildRequest)?;
         let text = self.api.clone().into_client().request_text(request).await?;
-        let list: ListEnvelope = serde_json::from_str(&text).map_err(kube::Error::SerdeError)?;
-        let mut records = Vec::new();
+        let list: ListEnvelope<'_> =
+            serde_json::from_str(&text).map_err(kube::Error::SerdeError)?;
+        let mut records = Vec::with_capacity(list.items.len());
         let receipt_ms = kec_model::time::now_ms();
-        for parsed in kec_model::parse_document(text.as_bytes(), &self.cluster, receipt_ms) {
-            match parsed {
+        for item in list.items {
+            match kec_model::parse_line(item.get().as_bytes(), &self.cluster, receipt_ms) {
                 Ok(ParsedLine::Observation(observation)) => records.push(observation.record),
                 Ok(ParsedLine::Ignored(_)) => {}
                 Err(error) => {
