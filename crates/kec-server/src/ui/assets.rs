@@ -41,6 +41,7 @@ const ASSETS: &[Asset] = assets![
     "app.js" => JS,
     "keys.js" => JS,
     "lanes.js" => JS,
+    "overview.js" => JS,
     "favicon.svg" => SVG,
     "vendor/README.md" => TEXT,
     "vendor/htmx/htmx.min.js" => JS,
