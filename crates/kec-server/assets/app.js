@@ -402,12 +402,27 @@
     return button ? document.getElementById(button.getAttribute("aria-controls")) : null;
   }
 
+  /** Rows do not carry their raw Event: an opened row reads it once (GET /events/record). */
+  function loadDetail(detail) {
+    const holder = detail.querySelector("[data-detail-url]");
+    if (!holder || holder.dataset.loaded) return;
+    holder.dataset.loaded = "1";
+    fetch(holder.dataset.detailUrl, { headers: { "HX-Request": "true" } })
+      .then(function (response) { return response.text(); })
+      .then(function (html) { holder.innerHTML = html; })
+      .catch(function (error) {
+        holder.dataset.loaded = "";
+        holder.textContent = "The Event could not be loaded: " + error;
+      });
+  }
+
   function toggleRow(row, open) {
     const button = row.querySelector("button.expand");
     const detail = detailOf(row);
     if (!button || !detail) return;
     if (open === undefined) open = detail.hidden;
     detail.hidden = !open;
+    if (open) loadDetail(detail);
     button.setAttribute("aria-expanded", String(open));
     row.classList.toggle("open", open);
     updateLiveStatus();

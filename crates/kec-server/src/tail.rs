@@ -1,5 +1,7 @@
 //! Live tail: an in-memory broadcast bus that ingest publishes every stored observation to, and
-//! `GET /api/v1/tail`, a server-sent event stream of the observations matching a query.
+//! `GET /api/v1/tail`, a server-sent event stream of the observations matching a query (the
+//! details page's: field parameters, and `q` in the query language, tested in memory by
+//! [`kec_store::RecordMatcher`] with the index's meaning).
 //!
 //! The bus is bounded: a subscriber that falls more than [`TAIL_CAPACITY`] observations behind
 //! loses the oldest ones and is told how many with a `gap` message, never blocking ingest.
@@ -60,37 +62,6 @@ impl TailBus {
     }
 }
 
-/// Whether `record` passes the field terms and message words of `filter` (its time range is
-/// ignored: a tail is about what arrives now, whatever time the Event carries).
-pub fn matches(filter: &Filter, record: &EventRecord) -> bool {
-    let terms_pass = filter.terms.iter().all(|term| {
-        let value = term.field.value_of(record);
-        term.values.iter().any(|wanted| wanted == value) != term.negate
-    });
-    if !terms_pass {
-        return false;
-    }
-    let Some(text) = filter.text.as_deref() else {
-        return true;
-    };
-    let message = record.message.to_lowercase();
-    words(text).all(|word| message.contains(&word.to_lowercase()))
-}
-
-/// The words and "quoted phrases" of a free-text query.
-fn words(text: &str) -> impl Iterator<Item = &str> {
-    text.split('"')
-        .enumerate()
-        .flat_map(|(index, part)| {
-            if index % 2 == 1 {
-                vec![part.trim()]
-            } else {
-                part.split_whitespace().collect()
-            }
-        })
-        .filter(|word| !word.is_empty())
-}
-
 /// What a tail message carries for one observation.
 #[derive(serde::Serialize)]
 pub struct TailItem<'a> {
@@ -128,13 +99,6 @@ impl<'a> TailItem<'a> {
     }
 }
 
-/// The filter of a tail: the query's fields and words; values written `!value` exclude.
-pub fn tail_filter(query: &EventQuery) -> Result<Filter, ApiError> {
-    let mut filter = query.filter(kec_model::time::now_ms())?;
-    split_exclusions(&mut filter);
-    Ok(filter)
-}
-
 /// Moves the values written `!value` of each term into a negated term of the same field.
 pub fn split_exclusions(filter: &mut Filter) {
     let mut negated = Vec::new();
@@ -167,29 +131,34 @@ pub fn split_exclusions(filter: &mut Filter) {
 /// `GET /api/v1/tail`: `event` messages (one observation as JSON, plus `html`: its table row as
 /// the events page draws it) for observations matching the query, as they are ingested; a `gap`
 /// message with the number of observations skipped when this subscriber fell behind.
+///
+/// The field parameters filter as they do everywhere; `q` is the query language's search (the
+/// details page's query box), tested on each record in memory with the index's meaning.
 pub async fn tail(
     State(state): State<AppState>,
     Query(query): Query<EventQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let filter = tail_filter(&query)?;
+    let matcher = crate::ui::tail_matcher(&query)?;
     let receiver = state.tail.subscribe();
-    let stream =
-        futures_util::stream::unfold((receiver, filter), |(mut receiver, filter)| async move {
+    let stream = futures_util::stream::unfold(
+        (receiver, matcher),
+        |(mut receiver, mut matcher)| async move {
             loop {
                 match receiver.recv().await {
-                    Ok(record) if matches(&filter, &record) => {
+                    Ok(record) if matcher.matches(&record) => {
                         let event = tail_event(&record);
-                        return Some((Ok(event), (receiver, filter)));
+                        return Some((Ok(event), (receiver, matcher)));
                     }
                     Ok(_) => continue,
                     Err(broadcast::error::RecvError::Lagged(skipped)) => {
                         let event = Event::default().event("gap").data(skipped.to_string());
-                        return Some((Ok(event), (receiver, filter)));
+                        return Some((Ok(event), (receiver, matcher)));
                     }
                     Err(broadcast::error::RecvError::Closed) => return None,
                 }
             }
-        });
+        },
+    );
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
@@ -206,8 +175,6 @@ fn tail_event(record: &EventRecord) -> Event {
 
 #[cfg(test)]
 mod tests {
-    use kec_store::Field;
-
     use super::*;
 
     fn record(reason: &str, namespace: &str, message: &str) -> EventRecord {
@@ -224,36 +191,31 @@ mod tests {
     }
 
     #[test]
-    fn terms_words_and_exclusions_filter_the_tail() {
-        let mut filter = Filter::default()
-            .with(Field::Namespace, "shop")
-            .with(Field::Reason, "!Pulled");
-        filter.text = Some("back-off \"failed container\"".into());
-        split_exclusions(&mut filter);
-        assert!(matches(
-            &filter,
-            &record(
-                "BackOff",
-                "shop",
-                "Back-off restarting failed container web"
-            )
-        ));
-        assert!(!matches(
-            &filter,
-            &record("Pulled", "shop", "Back-off restarting failed container web")
-        ));
-        assert!(!matches(
-            &filter,
-            &record(
-                "BackOff",
-                "default",
-                "Back-off restarting failed container web"
-            )
-        ));
-        assert!(!matches(
-            &filter,
-            &record("BackOff", "shop", "Back-off restarting container web")
-        ));
+    fn the_query_language_filters_the_tail() {
+        let query = EventQuery {
+            namespace: Some("shop".into()),
+            reason: Some("!Pulled".into()),
+            q: Some("back-off \"failed container\" -kind:Node".into()),
+            ..EventQuery::default()
+        };
+        let mut matcher = crate::ui::tail_matcher(&query).expect("valid");
+        let message = "Back-off restarting failed container web";
+        assert!(matcher.matches(&record("BackOff", "shop", message)));
+        assert!(!matcher.matches(&record("Pulled", "shop", message)));
+        assert!(!matcher.matches(&record("BackOff", "default", message)));
+        assert!(!matcher.matches(&record(
+            "BackOff",
+            "shop",
+            "Back-off restarting container web"
+        )));
+        let bad = EventQuery {
+            q: Some("type:Warning namspace:x".into()),
+            ..EventQuery::default()
+        };
+        match crate::ui::tail_matcher(&bad) {
+            Err(ApiError::Query(error)) => assert_eq!(error.column, 14),
+            other => panic!("expected a query error, got {other:?}"),
+        }
     }
 
     #[tokio::test]

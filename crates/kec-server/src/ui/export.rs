@@ -1,5 +1,6 @@
 //! `GET /events/export?format=csv|ndjson&<the details page's query>`: the result of a details
-//! view as a file, newest first, streamed a page at a time, up to [`EXPORT_CAP`] records.
+//! view as a file, newest first, streamed a page at a time, up to [`EXPORT_CAP`] records. The
+//! query box is the query language, searched as the table searches it.
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -7,11 +8,11 @@ use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use kec_model::EventRecord;
 use kec_model::time::now_ms;
-use kec_store::{Field, SearchRequest};
+use kec_store::{EventPageRequest, Field};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::tail::split_exclusions;
+use crate::ui::details::DetailsSearch;
 use crate::ui::format;
 use crate::ui::query::UiQuery;
 use crate::ui::scope::Params;
@@ -104,17 +105,20 @@ pub(crate) async fn export(State(state): State<AppState>, uri: Uri) -> Result<Re
         }
     };
     let query = UiQuery::from_uri(&uri).without("cursor").without("limit");
-    let event_query = query.event_query().map_err(ApiError::BadRequest)?;
-    let mut filter = event_query.filter(now_ms())?;
-    split_exclusions(&mut filter);
+    let details = DetailsSearch::of(&query, now_ms())?;
     let (chunk_tx, chunk_rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let store = state.store.clone();
     tokio::task::spawn_blocking(move || {
-        let mut request = SearchRequest::newest(filter, CHUNK);
+        let mut request = EventPageRequest {
+            search: details.search,
+            limit: CHUNK,
+            cursor: None,
+            with_totals: false,
+        };
         let mut written = 0usize;
         loop {
             request.limit = CHUNK.min(EXPORT_CAP - written);
-            let page = match store.search(&request) {
+            let page = match store.search_events(&request) {
                 Ok(page) => page,
                 Err(error) => {
                     let _closed = chunk_tx.blocking_send(Err(std::io::Error::other(error)));

@@ -1,9 +1,12 @@
 //! The details page's facets: exact occurrence and event counts per value of type, reason,
-//! namespace, kind, node and category over the whole result (never a sample), each value a link
-//! that filters on it and one that excludes it (`!value`; Alt-click on the value does the same).
+//! namespace, kind, node, category (and cluster, when the view spans all of them) over the
+//! whole result, never a sample, read in one pass ([`kec_store::EmbeddedStore::group_events`]).
+//! A value's link adds `field:value` to the query box; its exclude link (and Alt-click) adds
+//! `-field:value`.
 
-use kec_store::{AggregateRequest, AggregateRow, EmbeddedStore, Field, Filter};
+use kec_store::{AggregateRow, Field, Grouping};
 
+use crate::ui::details::{has_clause, term_clause, with_clause};
 use crate::ui::format;
 use crate::ui::query::UiQuery;
 
@@ -20,20 +23,23 @@ pub(crate) const FACET_FIELDS: [(Field, &str); 6] = [
 /// Values listed per facet.
 pub(crate) const FACET_VALUES: usize = 8;
 
-/// Reads every facet of `filter`.
-pub(crate) fn read(
-    store: &EmbeddedStore,
-    filter: &Filter,
-) -> kec_store::Result<Vec<Vec<AggregateRow>>> {
-    FACET_FIELDS
+/// The facets a view shows: [`FACET_FIELDS`], and the cluster when the view has none.
+pub(crate) fn fields_of(query: &UiQuery) -> Vec<(Field, &'static str)> {
+    let mut fields = FACET_FIELDS.to_vec();
+    if query.get("cluster").is_none() {
+        fields.push((Field::Cluster, "Cluster"));
+    }
+    fields
+}
+
+/// One grouping per facet field, for the store's single pass.
+pub(crate) fn groupings(fields: &[(Field, &'static str)]) -> Vec<Grouping> {
+    fields
         .iter()
-        .map(|(field, _)| {
-            store.aggregate(&AggregateRequest {
-                filter: filter.clone(),
-                group_by: Some(*field),
-                bucket_ms: None,
-                limit: FACET_VALUES,
-            })
+        .map(|(field, _)| Grouping {
+            group_by: Some(*field),
+            bucket_ms: None,
+            limit: FACET_VALUES,
         })
         .collect()
 }
@@ -56,28 +62,16 @@ pub(crate) struct FacetView {
     pub values: Vec<FacetValue>,
 }
 
-/// The link that excludes `value` of `field`, keeping the field's other exclusions.
-fn exclude(query: &UiQuery, field: &str, value: &str) -> String {
-    let excluded = format!("!{value}");
-    let combined = match query.get(field) {
-        Some(existing) if existing.split(',').all(|part| part.trim().starts_with('!')) => {
-            format!("{existing},{excluded}")
-        }
-        _ => excluded,
-    };
-    query.with(field, &combined).page_url()
-}
-
-pub(crate) fn views(query: &UiQuery, facets: &[Vec<AggregateRow>]) -> Vec<FacetView> {
-    FACET_FIELDS
+pub(crate) fn views(
+    query: &UiQuery,
+    fields: &[(Field, &'static str)],
+    facets: &[Vec<AggregateRow>],
+) -> Vec<FacetView> {
+    fields
         .iter()
         .zip(facets)
         .map(|((field, label), rows)| {
             let name = field.as_str();
-            let current: Vec<&str> = query
-                .get(name)
-                .map(|value| value.split(',').map(str::trim).collect())
-                .unwrap_or_default();
             let mut rows: Vec<&AggregateRow> = rows.iter().collect();
             rows.sort_by(|a, b| {
                 b.occurrences
@@ -88,6 +82,7 @@ pub(crate) fn views(query: &UiQuery, facets: &[Vec<AggregateRow>]) -> Vec<FacetV
                 .into_iter()
                 .map(|row| {
                     let value = row.group.clone().unwrap_or_default();
+                    let clause = term_clause(*field, &value);
                     let shown = if value.is_empty() {
                         "(none)".to_string()
                     } else {
@@ -100,9 +95,12 @@ pub(crate) fn views(query: &UiQuery, facets: &[Vec<AggregateRow>]) -> Vec<FacetV
                             format::count(row.occurrences),
                             format::count(i64::try_from(row.records).unwrap_or(i64::MAX))
                         ),
-                        include_url: query.with(name, &value).page_url(),
-                        exclude_url: exclude(query, name, &value),
-                        active: current.contains(&value.as_str()),
+                        include_url: with_clause(query, &clause).page_url(),
+                        exclude_url: with_clause(query, &format!("-{clause}")).page_url(),
+                        active: has_clause(query, &clause)
+                            || query
+                                .get(name)
+                                .is_some_and(|values| values.split(',').any(|v| v.trim() == value)),
                         value: shown,
                     }
                 })
@@ -120,6 +118,19 @@ pub(crate) fn views(query: &UiQuery, facets: &[Vec<AggregateRow>]) -> Vec<FacetV
 mod tests {
     use super::*;
 
+    /// A value the box already filters on is marked active.
+    fn views_of_active() -> bool {
+        let query = query("q=reason%3ABackOff");
+        let rows = vec![AggregateRow {
+            bucket_ms: None,
+            group: Some("BackOff".into()),
+            records: 1,
+            occurrences: 1,
+        }];
+        let views = views(&query, &FACET_FIELDS[1..2], &[rows]);
+        views[0].values[0].active
+    }
+
     fn query(text: &str) -> UiQuery {
         UiQuery::from_uri(&format!("/events?{text}").parse().expect("uri"))
     }
@@ -134,17 +145,20 @@ mod tests {
         };
         let mut facets: Vec<Vec<AggregateRow>> = vec![Vec::new(); FACET_FIELDS.len()];
         facets[1] = vec![row("Pulled", 3), row("BackOff", 9)];
-        let views = views(&query("reason=!Killing&from=now-1h"), &facets);
+        let query = query("q=-reason%3AKilling&from=now-1h");
+        let fields = fields_of(&query);
+        assert_eq!(fields.last().map(|(field, _)| *field), Some(Field::Cluster));
+        let views = views(&query, &fields, &facets);
         let reasons = &views[1];
         assert_eq!(reasons.field, "reason");
         assert_eq!(reasons.values[0].value, "BackOff", "most occurrences first");
         assert_eq!(
             reasons.values[0].include_url,
-            "/events?reason=BackOff&from=now-1h"
+            "/events?q=-reason:Killing%20reason:BackOff&from=now-1h"
         );
         assert_eq!(
             reasons.values[0].exclude_url,
-            "/events?reason=%21Killing,%21BackOff&from=now-1h"
+            "/events?q=-reason:Killing%20-reason:BackOff&from=now-1h"
         );
         assert!(
             reasons.values[0]
@@ -152,5 +166,8 @@ mod tests {
                 .contains("9 occurrences in 2 events")
         );
         assert!(!reasons.values[0].active);
+        assert!(views[1].values[1].value == "Pulled");
+        let filtered = views_of_active();
+        assert!(filtered);
     }
 }

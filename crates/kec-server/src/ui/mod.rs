@@ -15,18 +15,23 @@
 //! - `GET /overview`: KPIs, occurrences over time by type, top lists, category tiles.
 //! - `GET /events`: the details: search box, filters, facets, histogram, table, live tail.
 //! - `GET /events/results`: the results part of the same page for the same query string, which
-//!   the page polls and its form replaces (htmx); with a `cursor`, only the next rows.
+//!   the page polls and its form replaces (htmx); with a `cursor`, only the next rows. It holds
+//!   the table (the first result, alone); `GET /events/facets` and `GET /events/histogram`
+//!   are its panels, each loaded after it in one round trip; `GET /events/record` is one
+//!   row's fields and raw Event, read when the row opens.
 //! - `GET /events/export`: the details result as CSV or NDJSON.
 //! - `GET /lifecycle`: one object's Events as swimlanes; the objects with the most trouble.
 //! - `GET /nodes`: nodes × conditions, and one node's timeline.
 //! - `GET /query`: the query language (search and pipes), as a table or a chart.
 //! - `GET|POST /queries`, `GET /queries/{id}`: saved queries.
 //!
-//! Modules: `scope` (cluster and range of the non-details pages), `clusters`, `overview`,
+//! Modules: `scope` (cluster and range of the non-details pages), `details` (the details
+//! page's query-language search), `clusters`, `overview`,
 //! `facets`, `export`, `lanes` (swimlanes from Events), `lifecycle`, `nodes`, `saved_pages`.
 
 mod assets;
 mod clusters;
+mod details;
 mod export;
 mod facets;
 mod format;
@@ -51,8 +56,7 @@ use axum::routing::get;
 use kec_model::EventRecord;
 use kec_model::time::now_ms;
 use kec_store::{
-    AggregateRequest, AggregateRow, ClusterInfo, EmbeddedStore, Field, Filter, SearchPage,
-    SearchRequest,
+    ClusterInfo, EmbeddedStore, EventPageRequest, EventSearch, Field, Grouping, SearchPage,
 };
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
@@ -60,12 +64,14 @@ use crate::AppState;
 use crate::api;
 use crate::error::ApiError;
 use assets::AssetUrls;
+use details::DetailsSearch;
 use query::UiQuery;
 use view::{
-    EmptyView, ErrorView, FormView, HistogramView, NavItem, Range, RangeView, ResultsView, RowView,
+    DetailView, EmptyView, ErrorView, FormView, HistogramView, NavItem, RangeView, ResultsView,
+    RowView,
 };
 
-/// Rows per page when the URL does not say (`limit`): each row carries its raw Event.
+/// Rows per page when the URL does not say (`limit`); rows fetch their raw Event when opened.
 const PAGE_SIZE: usize = 50;
 
 /// The UI's routes (pages above and `/assets/{*path}`), gzipped when the client accepts it.
@@ -76,6 +82,9 @@ pub fn routes() -> Router<AppState> {
         .route("/overview", get(overview::page))
         .route("/events", get(events_page))
         .route("/events/results", get(events_results))
+        .route("/events/facets", get(events_facets))
+        .route("/events/histogram", get(events_histogram))
+        .route("/events/record", get(event_record))
         .route("/events/export", get(export::export))
         .route("/lifecycle", get(lifecycle::page))
         .route("/query", get(ql::page))
@@ -123,7 +132,7 @@ struct RowsPartial {
 async fn events_page(State(state): State<AppState>, uri: Uri) -> Response {
     let started = Instant::now();
     let query = UiQuery::from_uri(&uri);
-    let loaded = load(&state, &query, now_ms(), true).await;
+    let loaded = load(&state, &query, now_ms()).await;
     state.metrics.observe_query("ui_events", started.elapsed());
     let page = EventsPage {
         nav: view::nav("Events"),
@@ -163,7 +172,7 @@ async fn events_results(State(state): State<AppState>, headers: HeaderMap, uri: 
     let started = Instant::now();
     let query = UiQuery::from_uri(&uri);
     let next_page = query.get("cursor").is_some();
-    let loaded = load(&state, &query, now_ms(), !next_page).await;
+    let loaded = load(&state, &query, now_ms()).await;
     state.metrics.observe_query("ui_results", started.elapsed());
     if next_page {
         let rows = RowsPartial {
@@ -277,44 +286,33 @@ pub(crate) fn tail_row_html(record: &EventRecord) -> String {
     row.render().unwrap_or_default()
 }
 
-/// What a view needs from the store, read in one blocking call.
+/// What the table of a view needs from the store, read in one blocking call.
 struct Found {
     page: SearchPage,
-    histogram: Option<Vec<AggregateRow>>,
-    facets: Option<Vec<Vec<AggregateRow>>>,
     /// The newest match before the range, when the range holds none.
     nearest: Option<EventRecord>,
 }
 
 fn find(
     store: &EmbeddedStore,
-    search: &SearchRequest,
-    histogram: Option<&AggregateRequest>,
-    nearest: Option<Filter>,
+    request: &EventPageRequest,
+    nearest: Option<EventSearch>,
 ) -> kec_store::Result<Found> {
-    let page = store.search(search)?;
-    let histogram = histogram
-        .map(|request| store.aggregate(request))
-        .transpose()?;
-    // Facets come with the histogram: both describe the whole result, once per view.
-    let facets = histogram
-        .is_some()
-        .then(|| facets::read(store, &search.filter))
-        .transpose()?;
+    let page = store.search_events(request)?;
     let nearest = match nearest {
-        Some(filter) if page.records.is_empty() => store
-            .search(&SearchRequest::newest(filter, 1))?
+        Some(search) if page.records.is_empty() => store
+            .search_events(&EventPageRequest {
+                search,
+                limit: 1,
+                cursor: None,
+                with_totals: false,
+            })?
             .records
             .into_iter()
             .next(),
         _ => None,
     };
-    Ok(Found {
-        page,
-        histogram,
-        facets,
-        nearest,
-    })
+    Ok(Found { page, nearest })
 }
 
 /// A view, loaded: the cluster names for the picker, the results and the HTTP status.
@@ -332,10 +330,11 @@ impl Loaded {
         query: &UiQuery,
     ) -> Loaded {
         let status = error.code().1;
-        let message = match error {
+        let (message, excerpt) = match error {
             // The store's words are the clearer ones for a request it refused.
-            ApiError::Store(source) if source.is_client_error() => source.to_string(),
-            other => other.to_string(),
+            ApiError::Store(source) if source.is_client_error() => (source.to_string(), None),
+            ApiError::Query(parse) => (parse.to_string(), Some(parse.excerpt.clone())),
+            other => (other.to_string(), None),
         };
         if status.is_server_error() {
             tracing::error!(error = %message, "loading events for the UI failed");
@@ -345,6 +344,7 @@ impl Loaded {
         results.error = Some(ErrorView {
             status: status.as_u16(),
             message,
+            excerpt,
             retry_url: query.page_url(),
             reset_url: query.without("cursor").page_url(),
         });
@@ -363,8 +363,21 @@ fn names(clusters: &[ClusterInfo]) -> Vec<String> {
         .collect()
 }
 
-/// Reads what the view of `query` shows. Never fails: an error becomes the view's message.
-async fn load(state: &AppState, query: &UiQuery, now_ms: i64, with_histogram: bool) -> Loaded {
+/// The query page's address for the view's query box, cluster and range.
+fn query_page_url(query: &UiQuery) -> String {
+    let mut url = format!("/query?q={}", scope::encode(&query.query_language()));
+    for (param, key) in [("c", "cluster"), ("from", "from"), ("to", "to")] {
+        if let Some(value) = query.get(key) {
+            url.push_str(&format!("&{param}={}", scope::encode(value)));
+        }
+    }
+    url
+}
+
+/// Reads the table of the view of `query`: the first page (with exact totals) or the page
+/// after its cursor. Never fails: an error becomes the view's message. Facets and the
+/// histogram are panels of their own, loaded after it.
+async fn load(state: &AppState, query: &UiQuery, now_ms: i64) -> Loaded {
     let mut results = ResultsView {
         page_url: query.page_url(),
         results_url: query.results_url(),
@@ -372,65 +385,41 @@ async fn load(state: &AppState, query: &UiQuery, now_ms: i64, with_histogram: bo
         columns: view::TABLE_COLUMNS,
         ..ResultsView::default()
     };
-    let prepared = query
-        .event_query()
-        .map_err(ApiError::BadRequest)
-        .and_then(|event_query| {
-            let mut filter = event_query.filter(now_ms)?;
-            crate::tail::split_exclusions(&mut filter);
-            Ok((event_query, filter))
-        });
-    let (event_query, filter) = match prepared {
-        Ok(prepared) => prepared,
+    let details = match DetailsSearch::of(query, now_ms) {
+        Ok(details) => details,
         Err(error) => {
-            let clusters = state
-                .with_store(|store| store.clusters())
-                .await
-                .map(|clusters| names(&clusters))
-                .unwrap_or_default();
+            let clusters = cluster_names(state).await;
             return Loaded::failed(results, clusters, &error, query);
         }
     };
-    let range = Range::of(&event_query, &filter, now_ms);
+    let range = details.range;
     results.range = Some(RangeView::new(query, range, now_ms));
     results.poll = range.live;
     if !range.live {
         results.poll_off = "off: the range ends at a fixed time";
     }
-    let limit = match event_query.limit {
-        Some(_) => event_query.limit(),
+    let limit = match details.event_query.limit {
+        Some(_) => details.event_query.limit(),
         None => PAGE_SIZE,
     };
-    let cursor = event_query.cursor.clone();
+    let cursor = details.event_query.cursor.clone();
     let first_page = cursor.is_none();
-    let bucket_ms = api::bucket_for(range.span_ms(), view::MAX_BUCKETS);
-    let histogram = with_histogram.then(|| AggregateRequest {
-        filter: Filter {
-            from_ms: Some(range.from_ms),
-            to_ms: Some(range.to_ms),
-            ..filter.clone()
-        },
-        group_by: Some(Field::Type),
-        bucket_ms: Some(bucket_ms),
-        limit: 0,
+    let nearest = first_page.then(|| EventSearch {
+        from_ms: 0,
+        to_ms: details.search.from_ms,
+        ..details.search.clone()
     });
-    let nearest = (first_page && filter.from_ms.is_some()).then(|| Filter {
-        from_ms: None,
-        to_ms: filter.from_ms,
-        ..filter.clone()
-    });
-    let search = SearchRequest {
-        filter,
+    let request = EventPageRequest {
+        search: details.search,
         limit,
         cursor,
-        ascending: false,
         with_totals: first_page,
     };
     let fetched = state
         .with_store(move |store| {
             let clusters = store.clusters()?;
-            let nearest = nearest.filter(|_| !clusters.is_empty());
-            let found = find(store, &search, histogram.as_ref(), nearest);
+            let nearest = nearest.filter(|search| !clusters.is_empty() && search.to_ms > 0);
+            let found = find(store, &request, nearest);
             Ok((clusters, found))
         })
         .await;
@@ -459,34 +448,20 @@ async fn load(state: &AppState, query: &UiQuery, now_ms: i64, with_histogram: bo
     {
         results.totals = Some(view::totals(occurrences, records));
     }
-    results.histogram = found
-        .histogram
-        .map(|rows| HistogramView::new(&rows, range, bucket_ms));
-    if let Some(facets) = &found.facets {
-        results.facets = facets::views(query, facets);
-    }
     let base = query.without("cursor").without("limit");
+    results.histogram_url = base.url_for("/events/histogram");
+    results.facets_url = base.url_for("/events/facets");
     results.export_csv_url = base.with_format_url("/events/export", "csv");
     results.export_ndjson_url = base.with_format_url("/events/export", "ndjson");
     results.saved_query = base.encode();
-    results.query_language_url = {
-        let mut url = format!("/query?q={}", scope::encode(&base.query_language()));
-        if let Some(cluster) = base.get("cluster") {
-            url.push_str(&format!("&c={}", scope::encode(cluster)));
-        }
-        if let Some(from) = base.get("from") {
-            url.push_str(&format!("&from={}", scope::encode(from)));
-        }
-        if let Some(to) = base.get("to") {
-            url.push_str(&format!("&to={}", scope::encode(to)));
-        }
-        url
-    };
+    results.query_language_url = query_page_url(&base);
+    results.pipes_url = details
+        .has_pipes
+        .then(|| results.query_language_url.clone());
     results.tail_url = base.without("from").without("to").url_for("/api/v1/tail");
     results.export_cap = format::count(export::EXPORT_CAP as i64);
     if results.rows.is_empty() && first_page && !results.no_data {
         // An empty chart and "0 in 0" say nothing the notice does not.
-        results.histogram = None;
         results.totals = None;
         results.empty = Some(EmptyView::new(query, range, found.nearest.as_ref(), now_ms));
     }
@@ -495,6 +470,154 @@ async fn load(state: &AppState, query: &UiQuery, now_ms: i64, with_histogram: bo
         results,
         status: StatusCode::OK,
     }
+}
+
+/// The live tail's test of a query (its field parameters and its `q` in the query language).
+pub(crate) fn tail_matcher(
+    event_query: &crate::api::EventQuery,
+) -> Result<kec_store::RecordMatcher, ApiError> {
+    details::tail_matcher(event_query)
+}
+
+/// The facets panel.
+#[derive(Template)]
+#[template(path = "events_facets.html")]
+struct FacetsPartial {
+    facets: Vec<facets::FacetView>,
+    error: Option<String>,
+}
+
+/// The histogram panel.
+#[derive(Template)]
+#[template(path = "events_histogram.html")]
+struct HistogramPartial {
+    histogram: Option<HistogramView>,
+    error: Option<String>,
+}
+
+/// An expanded row's content.
+#[derive(Template)]
+#[template(path = "event_detail.html")]
+struct DetailPartial {
+    detail: Option<DetailView>,
+    error: Option<String>,
+}
+
+/// A panel's error in a sentence (the table shows the full one).
+fn panel_error(error: &ApiError) -> String {
+    match error {
+        ApiError::Store(source) if source.is_client_error() => source.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// `GET /events/facets`: exact counts per value of each facet field over the whole result.
+async fn events_facets(State(state): State<AppState>, uri: Uri) -> Response {
+    let started = Instant::now();
+    let query = UiQuery::from_uri(&uri).without("cursor");
+    let fields = facets::fields_of(&query);
+    let groupings = facets::groupings(&fields);
+    let read = match DetailsSearch::of(&query, now_ms()) {
+        Ok(details) => {
+            state
+                .with_store(move |store| store.group_events(&details.search, &groupings))
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    state.metrics.observe_query("ui_facets", started.elapsed());
+    let partial = match read {
+        Ok(rows) => FacetsPartial {
+            facets: facets::views(&query, &fields, &rows),
+            error: None,
+        },
+        Err(error) => FacetsPartial {
+            facets: Vec::new(),
+            error: Some(panel_error(&error)),
+        },
+    };
+    render(StatusCode::OK, &partial, None)
+}
+
+/// `GET /events/histogram`: occurrences per time bucket and type over the whole result.
+async fn events_histogram(State(state): State<AppState>, uri: Uri) -> Response {
+    let started = Instant::now();
+    let query = UiQuery::from_uri(&uri).without("cursor");
+    let read = match DetailsSearch::of(&query, now_ms()) {
+        Ok(details) => {
+            let range = details.range;
+            let bucket_ms = api::bucket_for(range.span_ms(), view::MAX_BUCKETS);
+            let grouping = Grouping {
+                group_by: Some(Field::Type),
+                bucket_ms: Some(bucket_ms),
+                limit: 0,
+            };
+            state
+                .with_store(move |store| store.group_events(&details.search, &[grouping]))
+                .await
+                .map(|mut rows| {
+                    HistogramView::new(&rows.pop().unwrap_or_default(), range, bucket_ms)
+                })
+        }
+        Err(error) => Err(error),
+    };
+    state
+        .metrics
+        .observe_query("ui_histogram", started.elapsed());
+    let partial = match read {
+        Ok(histogram) => HistogramPartial {
+            histogram: Some(histogram),
+            error: None,
+        },
+        Err(error) => HistogramPartial {
+            histogram: None,
+            error: Some(panel_error(&error)),
+        },
+    };
+    render(StatusCode::OK, &partial, None)
+}
+
+/// `GET /events/record?t=<time_ms>&seq=<seq>&<view>`: one record's fields and raw Event, for
+/// its expanded row (rows do not carry them).
+async fn event_record(State(state): State<AppState>, uri: Uri) -> Response {
+    let params = scope::Params::from_uri(&uri);
+    let query = UiQuery::from_uri(&uri);
+    let time_ms = params.get("t").and_then(|t| t.parse::<i64>().ok());
+    let seq = params.get("seq").and_then(|seq| seq.parse::<u64>().ok());
+    let (Some(time_ms), Some(seq)) = (time_ms, seq) else {
+        let partial = DetailPartial {
+            detail: None,
+            error: Some("t (epoch milliseconds) and seq (a number) name the record".into()),
+        };
+        return render(StatusCode::BAD_REQUEST, &partial, None);
+    };
+    let found = state
+        .with_store(move |store| store.record_at(time_ms, seq))
+        .await;
+    let (status, partial) = match found {
+        Ok(Some(record)) => (
+            StatusCode::OK,
+            DetailPartial {
+                detail: Some(DetailView::new(&record, &query, now_ms())),
+                error: None,
+            },
+        ),
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            DetailPartial {
+                detail: None,
+                error: Some("this record is no longer stored (retention dropped its day)".into()),
+            },
+        ),
+        Err(error) => (
+            error.code().1,
+            DetailPartial {
+                detail: None,
+                error: Some(panel_error(&error)),
+            },
+        ),
+    };
+    render(status, &partial, None)
 }
 
 #[cfg(test)]
@@ -665,7 +788,23 @@ mod tests {
             body.contains(r#"<option value="prod">prod</option>"#),
             "cluster picker"
         );
-        assert!(body.contains("data-histogram="), "histogram data");
+        // The table is the first result; the histogram and facets are panels loaded after it.
+        assert!(
+            !body.contains("data-histogram="),
+            "the histogram is its own panel"
+        );
+        assert!(
+            body.contains(r#"hx-get="/events/histogram""#),
+            "histogram panel"
+        );
+        assert!(body.contains(r#"hx-get="/events/facets""#), "facets panel");
+        let (status, _, histogram) = get(&state, "/events/histogram", &[]).await;
+        assert_eq!(status, StatusCode::OK, "{histogram}");
+        assert!(histogram.contains("data-histogram="), "histogram data");
+        assert!(
+            histogram.contains("7 Normal") || histogram.contains("Warning"),
+            "{histogram}"
+        );
         let totals = body.find("class=\"totals\"").map(|at| &body[at..at + 80]);
         assert!(
             body.contains("7 occurrences in 3 events"),
@@ -673,9 +812,24 @@ mod tests {
         );
         // The Event without any time is shown as such, never as a made-up age.
         assert!(body.contains(">unknown</span>"));
-        // Click-to-filter links and the raw Event behind each row.
+        // Click-to-filter links; the raw Event is read when a row opens, not shipped with it.
         assert!(body.contains("/events?reason=BackOff"));
-        assert!(body.contains("&#34;involvedObject&#34;"));
+        assert!(!body.contains("&#34;involvedObject&#34;"));
+        let at = body
+            .find("data-detail-url=\"")
+            .expect("rows name their detail")
+            + 17;
+        let end = at + body[at..].find('"').expect("closed attribute");
+        let detail_url = body[at..end].replace("&#38;", "&");
+        assert!(detail_url.starts_with("/events/record?"), "{detail_url}");
+        let (status, _, detail) = get(&state, &detail_url, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{detail}");
+        assert!(detail.contains("&#34;involvedObject&#34;"), "{detail}");
+        assert!(detail.contains("Copy JSON"));
+        let (status, _, missing) = get(&state, "/events/record?t=1&seq=999999", &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
+        let (status, _, _) = get(&state, "/events/record?t=x", &[]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
         // Pages not built yet are not links.
         assert!(
             body.contains(r#"aria-disabled="true" title="Alerts: not built yet">Alerts</span>"#)
@@ -955,19 +1109,73 @@ mod tests {
     #[tokio::test]
     async fn details_facets_count_the_whole_result_and_exclude() {
         let (_dir, state) = sample_store();
-        let (_, _, body) = get(&state, "/events", &[]).await;
-        assert!(body.contains(r#"data-facet="reason""#), "{body}");
-        assert!(body.contains("/events?reason=%21BackOff"), "exclude links");
-        let (status, _, body) = get(&state, "/events/results?reason=!BackOff", &[]).await;
+        let (status, _, body) = get(&state, "/events/facets", &[]).await;
         assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains(r#"data-facet="reason""#), "{body}");
         assert!(
-            !body
-                .contains(r#"class="chip mono" href="/events?reason=!BackOff&#38;reason=BackOff""#)
+            body.contains(r#"data-facet="cluster""#),
+            "all clusters: a cluster facet"
         );
+        assert!(
+            body.contains("/events?q=reason:BackOff"),
+            "include adds a term"
+        );
+        assert!(
+            body.contains("/events?q=-reason:BackOff"),
+            "exclude adds -field:value"
+        );
+        let (_, _, one_cluster) = get(&state, "/events/facets?cluster=prod", &[]).await;
+        assert!(!one_cluster.contains(r#"data-facet="cluster""#));
+        // The facet's exclude link, followed: the query language filters the table.
+        let (status, _, body) = get(&state, "/events/results?q=-reason%3ABackOff", &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
         assert!(body.contains("Pulling") && body.contains("Scheduled"));
         assert!(body.contains("2 occurrences in 2 events"), "{body}");
         assert!(
-            body.contains("/events/export?reason=%21BackOff&#38;format=csv"),
+            body.contains("/events/export?q=-reason:BackOff&#38;format=csv"),
+            "{body}"
+        );
+        let (_, _, facets) = get(&state, "/events/facets?q=-reason%3ABackOff", &[]).await;
+        assert!(
+            !facets.contains(">BackOff<"),
+            "facets count the same result: {facets}"
+        );
+        // Field parameters (older links) still filter, together with the box.
+        let (_, _, body) = get(&state, "/events/results?reason=!BackOff&q=assigned", &[]).await;
+        assert!(body.contains("1 occurrence in 1 event"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn the_details_box_speaks_the_query_language() {
+        let (_dir, state) = sample_store();
+        let (status, _, body) = get(
+            &state,
+            "/events/results?q=type%3AWarning%20namspace%3Ashop",
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.contains("line 1, column 14"), "{body}");
+        assert!(body.contains("class=\"query-excerpt mono\""), "{body}");
+        let (status, _, body) = get(
+            &state,
+            "/events/results?q=reason%3A(BackOff%20OR%20Pulling)%20-kind%3ANode",
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("BackOff") && body.contains("Pulling"));
+        assert!(!body.contains(">Scheduled<"), "{body}");
+        let (status, _, body) = get(
+            &state,
+            "/events/results?q=type%3AWarning%20%7C%20stats%20count%20by%20reason",
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("Open in Query"), "{body}");
+        assert!(
+            body.contains("/query?q=type:Warning%20%7C%20stats"),
             "{body}"
         );
     }

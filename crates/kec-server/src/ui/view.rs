@@ -327,8 +327,32 @@ pub(crate) struct RowView {
     pub node_url: String,
     pub cluster: String,
     pub cluster_url: String,
+    /// The expanded row's content (fields, raw Event), fetched when the row opens.
+    pub detail_url: String,
+}
+
+/// An expanded row: the record's fields and its raw Event.
+pub(crate) struct DetailView {
+    pub seq: u64,
     pub fields: Vec<FieldView>,
     pub raw_json: String,
+}
+
+impl DetailView {
+    pub(crate) fn new(record: &EventRecord, query: &UiQuery, now_ms: i64) -> DetailView {
+        DetailView {
+            seq: record.seq,
+            fields: fields(record, query, now_ms),
+            raw_json: raw_json(record),
+        }
+    }
+}
+
+/// The address of a record's expanded row, in the view of `query`.
+pub(crate) fn detail_url(query: &UiQuery, record: &EventRecord) -> String {
+    let base = query.without("limit").url_for("/events/record");
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}t={}&seq={}", record.time_ms, record.seq)
 }
 
 impl RowView {
@@ -385,8 +409,7 @@ impl RowView {
             node_url: filter_url(Field::Node),
             cluster: record.cluster.clone(),
             cluster_url: filter_url(Field::Cluster),
-            fields: fields(record, query, now_ms),
-            raw_json: raw_json(record),
+            detail_url: detail_url(query, record),
         }
     }
 }
@@ -619,6 +642,8 @@ impl EmptyView {
 pub(crate) struct ErrorView {
     pub status: u16,
     pub message: String,
+    /// For a query that does not parse: the line with a caret under the offending column.
+    pub excerpt: Option<String>,
     pub retry_url: String,
     /// The same view from its first page.
     pub reset_url: String,
@@ -638,7 +663,12 @@ pub(crate) struct ResultsView {
     pub error: Option<ErrorView>,
     /// The store holds no events from any cluster.
     pub no_data: bool,
-    pub histogram: Option<HistogramView>,
+    /// The histogram panel, loaded after the table (its own round trip).
+    pub histogram_url: String,
+    /// The facets panel, loaded after the table (its own round trip).
+    pub facets_url: String,
+    /// The query box has pipes: they run on the query page, at this address.
+    pub pipes_url: Option<String>,
     pub rows: Vec<RowView>,
     /// The next page: (its rows as a partial, its full page).
     pub more: Option<(String, String)>,
@@ -646,8 +676,6 @@ pub(crate) struct ResultsView {
     pub totals: Option<String>,
     pub empty: Option<EmptyView>,
     pub columns: usize,
-    /// Facet counts over the whole result (first page only).
-    pub facets: Vec<crate::ui::facets::FacetView>,
     pub export_csv_url: String,
     pub export_ndjson_url: String,
     /// `EXPORT_CAP`, readable.
