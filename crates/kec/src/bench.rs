@@ -1,6 +1,7 @@
 //! `kec bench store`: the storage benchmark of docs/BENCHMARKS.md.
 //! `kec bench ui`: the same load, then the web UI's pages timed through the server's router
-//! (the overview's panels together; the details page's first result).
+//! (the overview's panels together; the details page's table, which is its first result, and
+//! its facets and histogram panels, each timed alone as the browser loads them).
 //!
 //! Generates synthetic observations (kec-sim's `synthetic`: zipf namespaces, ~40 reasons,
 //! ~15 % Warning, ~200k objects over 7 days), ingests them through the store's real write path
@@ -109,16 +110,38 @@ async fn ui_bench(args: StoreBenchArgs) -> anyhow::Result<()> {
             format!("/api/v1/events?limit=50&from={day_ago}&to={end}"),
         ),
         (
-            "details first result: results panel, 24 h",
+            "details first result: table panel (50 rows + exact totals), 24 h",
             format!("/events/results?from={day_ago}&to={end}"),
         ),
         (
-            "details first result: whole page, 24 h",
+            "details facets panel (7 facets, exact, one pass), 24 h",
+            format!("/events/facets?from={day_ago}&to={end}"),
+        ),
+        (
+            "details histogram panel, 24 h",
+            format!("/events/histogram?from={day_ago}&to={end}"),
+        ),
+        (
+            "details: one row opened (its raw Event), 24 h",
+            String::new(),
+        ),
+        (
+            "details first result: whole page (form + table), 24 h",
             format!("/events?from={day_ago}&to={end}"),
         ),
         (
-            "details, Warnings of one reason, 24 h",
-            format!("/events/results?type=Warning&reason=BackOff&from={day_ago}&to={end}"),
+            "details table, q=type:Warning reason:BackOff, 24 h",
+            format!("/events/results?q=type%3AWarning%20reason%3ABackOff&from={day_ago}&to={end}"),
+        ),
+        (
+            "details facets, q=type:Warning reason:BackOff, 24 h",
+            format!("/events/facets?q=type%3AWarning%20reason%3ABackOff&from={day_ago}&to={end}"),
+        ),
+        (
+            "details table, q=\"back-off\" -namespace:kube-system, 24 h",
+            format!(
+                "/events/results?q=%22back-off%22%20-namespace%3Akube-system&from={day_ago}&to={end}"
+            ),
         ),
         ("clusters page", "/clusters".to_string()),
         (
@@ -126,7 +149,36 @@ async fn ui_bench(args: StoreBenchArgs) -> anyhow::Result<()> {
             format!("/nodes?from={day_ago}&to={end}"),
         ),
     ];
+    // The row a user opens: the newest of the 24 h table.
+    let newest = state
+        .with_store(move |store| {
+            store.search_events(&kec_store::EventPageRequest {
+                search: kec_store::EventSearch {
+                    // Every record: the empty filter's search.
+                    search: kec_store::Filter::default().to_expr(),
+                    cluster: None,
+                    from_ms: end_ms - DAY_MS,
+                    to_ms: end_ms,
+                    now_ms: end_ms,
+                },
+                limit: 1,
+                cursor: None,
+                with_totals: false,
+            })
+        })
+        .await
+        .map_err(|error| anyhow::anyhow!("the newest record: {error}"))?;
+    let record_uri = newest
+        .records
+        .first()
+        .map(|record| format!("/events/record?t={}&seq={}", record.time_ms, record.seq))
+        .context("the 24 h window holds no record")?;
     for (name, uri) in pages {
+        let uri = if uri.is_empty() {
+            record_uri.clone()
+        } else {
+            uri
+        };
         let mut durations = Vec::with_capacity(runs);
         let mut bytes = 0;
         for _ in 0..runs.max(1) {
