@@ -36,7 +36,7 @@ pub struct NpdBenchArgs {
     #[arg(long, default_value_t = 20)]
     rss_seconds: u64,
     /// The agent program: default `kec-npd` beside this executable if it exists, else this
-    /// executable's `npd` command.
+    /// executable's `npd` command; a program named `kec` is run as `kec npd`.
     #[arg(long)]
     agent: Option<PathBuf>,
     /// Kernel log lines timed from the pipe to their Event on the API server; 0 skips.
@@ -56,6 +56,12 @@ fn agent_command(args: &NpdBenchArgs) -> anyhow::Result<tokio::process::Command>
     let executable = std::env::current_exe().context("cannot find the kec executable")?;
     let slim = executable.with_file_name("kec-npd");
     let mut command = match &args.agent {
+        // The full binary runs the agent as its `npd` command.
+        Some(agent) if agent.file_name().is_some_and(|name| name == "kec") => {
+            let mut command = tokio::process::Command::new(agent);
+            command.arg("npd");
+            command
+        }
         Some(agent) => tokio::process::Command::new(agent),
         None if slim.is_file() => tokio::process::Command::new(slim),
         None => {
