@@ -244,17 +244,33 @@ impl SystemLogMonitor {
                 }
             }
             if dirty && last_persist.elapsed() >= PERSIST_INTERVAL {
-                save_position(persist.as_ref(), &last_position, boot_id.as_ref())?;
+                save_position_off_thread(&persist, &last_position, &boot_id).await?;
                 dirty = false;
                 last_persist = Instant::now();
             }
         }
         watcher_cancel.cancel();
         if dirty {
-            save_position(persist.as_ref(), &last_position, boot_id.as_ref())?;
+            save_position_off_thread(&persist, &last_position, &boot_id).await?;
         }
         Ok(())
     }
+}
+
+/// [`save_position`] on a blocking thread: its two fsyncs can take long on a busy disk, and
+/// the agent's single async thread also sends the Events. Awaited, so saves stay in order.
+async fn save_position_off_thread(
+    file: &Option<PositionFile>,
+    position: &Position,
+    boot_id: &Option<String>,
+) -> Result<()> {
+    let (file, position, boot_id) = (file.clone(), position.clone(), boot_id.clone());
+    tokio::task::spawn_blocking(move || save_position(file.as_ref(), &position, boot_id.as_ref()))
+        .await
+        .unwrap_or_else(|_| {
+            tracing::error!("saving the log position panicked");
+            Ok(())
+        })
 }
 
 fn save_position(
