@@ -49,6 +49,17 @@ pub struct NpdBenchArgs {
     /// Kernel log lines per second fed for the CPU measurement.
     #[arg(long, default_value_t = 1000)]
     feed_rate: u32,
+    /// What the agent reads its kmsg records from: a `pipe` (read as the /dev/kmsg device is,
+    /// blocking) or a regular `file` (followed like `tail -f`, polled every 100 ms).
+    #[arg(long, value_enum, default_value_t = KmsgSource::Pipe)]
+    kmsg_source: KmsgSource,
+}
+
+/// See [`NpdBenchArgs::kmsg_source`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum KmsgSource {
+    Pipe,
+    File,
 }
 
 /// The program and leading arguments that start the agent.
@@ -238,7 +249,7 @@ pub async fn run(args: NpdBenchArgs) -> anyhow::Result<()> {
 }
 
 /// Writes /dev/kmsg records (`priority,sequence,microseconds,flags;message`) stamped with the
-/// current uptime to the agent's kernel log pipe.
+/// current uptime to the agent's kernel log pipe (or file).
 struct KmsgPipe {
     pipe: std::fs::File,
     next_sequence: u64,
@@ -247,7 +258,18 @@ struct KmsgPipe {
 impl KmsgPipe {
     /// Creates the pipe. It is opened for reading and writing, so that neither this end nor
     /// the agent's blocks in open(2) and the agent never sees end-of-file.
-    fn create(path: &Path) -> anyhow::Result<KmsgPipe> {
+    fn create(path: &Path, source: KmsgSource) -> anyhow::Result<KmsgPipe> {
+        if source == KmsgSource::File {
+            let file = std::fs::OpenOptions::new()
+                .create_new(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            return Ok(KmsgPipe {
+                pipe: file,
+                next_sequence: 1,
+            });
+        }
         let status = std::process::Command::new("mkfifo")
             .arg(path)
             .status()
@@ -323,15 +345,15 @@ async fn latency_and_cpu(args: &NpdBenchArgs, log: &[String]) -> anyhow::Result<
     let work = tempfile::Builder::new()
         .prefix("kec-bench-npd-")
         .tempdir()?;
-    let fifo = work.path().join("kmsg");
-    let mut pipe = KmsgPipe::create(&fifo)?;
+    let kmsg_path = work.path().join("kmsg");
+    let mut pipe = KmsgPipe::create(&kmsg_path, args.kmsg_source)?;
     // The kernel monitor config, unchanged but for where it reads kmsg from.
     let mut monitor: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(&args.config)
             .with_context(|| format!("cannot read {}", args.config.display()))?,
     )
     .with_context(|| format!("{} is not JSON", args.config.display()))?;
-    monitor["logPath"] = serde_json::Value::String(fifo.display().to_string());
+    monitor["logPath"] = serde_json::Value::String(kmsg_path.display().to_string());
     let monitor_path = work.path().join("kernel-monitor.json");
     std::fs::write(&monitor_path, serde_json::to_vec_pretty(&monitor)?)?;
     let state_dir = work.path().join("state");
@@ -407,7 +429,8 @@ async fn latency_and_cpu(args: &NpdBenchArgs, log: &[String]) -> anyhow::Result<
         latencies.sort();
         let milliseconds = |duration: Duration| duration.as_secs_f64() * 1000.0;
         println!(
-            "{agent}: kernel log line (pipe) -> its Event on the API server, {} runs: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            "{agent}: kernel log line ({:?}) -> its Event on the API server, {} runs: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            args.kmsg_source,
             latencies.len(),
             milliseconds(percentile(&latencies, 50)),
             milliseconds(percentile(&latencies, 99)),
@@ -438,7 +461,8 @@ async fn latency_and_cpu(args: &NpdBenchArgs, log: &[String]) -> anyhow::Result<
             .saturating_sub(ticks_at_start);
         let (rss_kib, hwm_kib) = memory_kib(pid).unwrap_or_default();
         println!(
-            "{agent}: fed {fed} kernel log lines in {seconds:.1} s ({:.0} lines/s): CPU {:.2} % of a core; RSS {:.1} MiB, peak {:.1} MiB",
+            "{agent}: fed {fed} kernel log lines ({:?}) in {seconds:.1} s ({:.0} lines/s): CPU {:.2} % of a core; RSS {:.1} MiB, peak {:.1} MiB",
+            args.kmsg_source,
             fed as f64 / seconds,
             ticks as f64 / 100.0 / seconds * 100.0,
             rss_kib as f64 / 1024.0,
@@ -486,7 +510,7 @@ mod tests {
     fn kmsg_pipe_writes_sequenced_records() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("kmsg");
-        let mut pipe = KmsgPipe::create(&path).unwrap();
+        let mut pipe = KmsgPipe::create(&path, KmsgSource::Pipe).unwrap();
         pipe.write(&["first", "second"]).unwrap();
         let mut reader = pipe.pipe.try_clone().unwrap();
         let mut buffer = [0u8; 256];
@@ -498,6 +522,22 @@ mod tests {
             records[0].starts_with("6,1,") && records[0].ends_with(",-;first"),
             "{text}"
         );
+        assert!(
+            records[1].starts_with("6,2,") && records[1].ends_with(",-;second"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn kmsg_file_appends_records() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("kmsg");
+        let mut file = KmsgPipe::create(&path, KmsgSource::File).unwrap();
+        file.write(&["first"]).unwrap();
+        file.write(&["second"]).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let records: Vec<&str> = text.lines().collect();
+        assert_eq!(records.len(), 2, "{text}");
         assert!(
             records[1].starts_with("6,2,") && records[1].ends_with(",-;second"),
             "{text}"
