@@ -8,7 +8,7 @@
 use std::io::Read;
 
 use axum::Json;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use kec_model::convert::{ParsedLine, parse_document};
@@ -42,7 +42,8 @@ pub struct IngestResponse {
 
 pub use kec_model::names::is_dns1123_label;
 
-async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<u8>, ApiError> {
+/// The body as received (no copy), or decompressed.
+async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError> {
     let too_large = move || {
         ApiError::PayloadTooLarge(format!(
             "the body is larger than {limit} bytes: send smaller batches"
@@ -55,7 +56,7 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<
         .get(axum::http::header::CONTENT_ENCODING)
         .map(|value| value.to_str().unwrap_or("?").trim().to_ascii_lowercase());
     match encoding.as_deref() {
-        None | Some("") | Some("identity") => Ok(bytes.to_vec()),
+        None | Some("") | Some("identity") => Ok(bytes),
         Some("gzip") | Some("x-gzip") => tokio::task::spawn_blocking(move || {
             let mut decoded = Vec::new();
             flate2::read::MultiGzDecoder::new(&bytes[..])
@@ -67,7 +68,7 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<
             if decoded.len() > limit {
                 return Err(too_large());
             }
-            Ok(decoded)
+            Ok(Bytes::from(decoded))
         })
         .await
         .map_err(|error| ApiError::Internal(format!("decompression task failed: {error}")))?,
