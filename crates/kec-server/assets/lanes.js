@@ -108,13 +108,25 @@
       if (data.states) fill = flagged ? cssVar("--chart-danger") : cssVar("--chart-ok");
       else fill = flagged ? cssVar("--chart-warning") : cssVar("--chart-normal");
       const mark = flagged ? (data.states ? "✖ " : "▲ ") : "";
-      return {
+      const element = {
         type: "rect",
         shape: shape,
         style: { fill: fill, opacity: data.states && !flagged ? 0.55 : 1 },
-        textContent: { style: { text: mark + item.label, fill: cssVar("--text"), fontSize: 11 } },
-        textConfig: { position: "right", distance: 4 },
       };
+      const text = mark + item.label;
+      if (!data.states) {
+        element.textContent = { style: { text: text, fill: cssVar("--text"), fontSize: 11 } };
+        element.textConfig = { position: "right", distance: 4 };
+      } else if (shape.width > text.length * 6.5 + 8) {
+        // A state span carries its name inside; a short one only in the tooltip.
+        element.textContent = { style: { text: text, fill: "#1a1f26", fontSize: 11 } };
+        element.textConfig = { position: "insideLeft", distance: 4 };
+      } else if (flagged) {
+        // A short bad span or a problem: named beside it.
+        element.textContent = { style: { text: text, fill: cssVar("--text"), fontSize: 11 } };
+        element.textConfig = { position: "right", distance: 4 };
+      }
+      return element;
     }
     function renderPhase(params, api) {
       const shape = box(params, api, 0, api.value(0), api.value(1), 0.8);
@@ -129,6 +141,10 @@
       if (shape.width > phase.length * 7 + 8) {
         element.textContent = { style: { text: phase, fill: "#1a1f26", fontSize: 11, fontWeight: 600 } };
         element.textConfig = { position: "insideLeft", distance: 4 };
+      } else if (flagged) {
+        // A short bad span or a problem: named beside it.
+        element.textContent = { style: { text: text, fill: cssVar("--text"), fontSize: 11 } };
+        element.textConfig = { position: "right", distance: 4 };
       }
       return element;
     }
