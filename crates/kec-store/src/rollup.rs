@@ -241,6 +241,11 @@ pub(crate) struct Contribution {
     pub category: u32,
 }
 
+/// The group id of ungrouped sums.
+const NO_GROUP: u32 = u32::MAX;
+/// (bucket, group id) -> sums
+type IdTotals = HashMap<(i64, u32), Sums>;
+
 /// (cluster, type, value)
 type HourKey = (u32, u32, u32);
 /// One hour: a table per hour dimension, so that a query reads only its dimension's cells.
@@ -393,8 +398,31 @@ impl Rollups {
 
     /// Sums of `query` over `[from_ms, to_ms)`, which must be aligned to the query dimension's
     /// granularity, as `(bucket, group) -> (records, occurrences)` like the index collector.
+    #[cfg(test)]
     pub(crate) fn totals(&self, query: &RollupQuery, from_ms: i64, to_ms: i64) -> GroupTotals {
         let mut totals = GroupTotals::new();
+        for ((bucket, group), sums) in self.id_totals(query, from_ms, to_ms) {
+            let entry = totals
+                .entry((bucket, self.group_name(group)))
+                .or_insert((0, 0));
+            entry.0 += sums.records;
+            entry.1 += sums.occurrences;
+        }
+        totals
+    }
+
+    /// The name of a group id ([`NO_GROUP`] is the empty group of ungrouped sums).
+    fn group_name(&self, group: u32) -> String {
+        if group == NO_GROUP {
+            String::new()
+        } else {
+            self.strings.name(group).to_string()
+        }
+    }
+
+    /// [`Rollups::totals`] by string id: names are resolved only for the groups kept.
+    fn id_totals(&self, query: &RollupQuery, from_ms: i64, to_ms: i64) -> IdTotals {
+        let mut by_id = IdTotals::new();
         let wanted = |value: &Option<String>| match value {
             None => Some(None),
             Some(text) => self.strings.get(text).map(Some),
@@ -402,7 +430,7 @@ impl Rollups {
         // A cluster or type never seen matches nothing.
         let (Some(cluster), Some(event_type)) = (wanted(&query.cluster), wanted(&query.event_type))
         else {
-            return totals;
+            return by_id;
         };
         let matches = |c: u32, t: u32| {
             cluster.is_none_or(|id| id == c) && event_type.is_none_or(|id| id == t)
@@ -411,9 +439,6 @@ impl Rollups {
             Some(bucket_ms) if bucket_ms > 0 => time.div_euclid(bucket_ms) * bucket_ms,
             _ => 0,
         };
-        // Sums by (bucket, string id) first; names are resolved once per group at the end.
-        let mut by_id: HashMap<(i64, u32), Sums> = HashMap::new();
-        const NO_GROUP: u32 = u32::MAX;
         match query.dimension.hour_index() {
             None => {
                 for (minute, cells) in self.minutes.range(from_ms..to_ms) {
@@ -452,17 +477,7 @@ impl Rollups {
                 }
             }
         }
-        for ((bucket, group), sums) in by_id {
-            let name = if group == NO_GROUP {
-                String::new()
-            } else {
-                self.strings.name(group).to_string()
-            };
-            let entry = totals.entry((bucket, name)).or_insert((0, 0));
-            entry.0 += sums.records;
-            entry.1 += sums.occurrences;
-        }
-        totals
+        by_id
     }
 
     /// Sizes and an estimate of the memory held.
@@ -594,6 +609,12 @@ impl EmbeddedStore {
     /// for the ragged edges (and wholly from the index when its buckets are finer than the
     /// rollups'): the same rows as [`EmbeddedStore::aggregate`] of [`RollupQuery::request`].
     pub fn rollup(&self, query: &RollupQuery) -> Result<Vec<AggregateRow>> {
+        Ok(self.rollup_groups(query)?.rows)
+    }
+
+    /// [`EmbeddedStore::rollup`], with the number of distinct groups before `limit` (how many
+    /// objects had Warnings, while only the top ones are named).
+    pub fn rollup_groups(&self, query: &RollupQuery) -> Result<RollupAnswer> {
         let request = query.request();
         if let Some(bucket_ms) = query.bucket_ms
             && bucket_ms <= 0
@@ -603,7 +624,7 @@ impl EmbeddedStore {
             ));
         }
         if query.from_ms >= query.to_ms {
-            return Ok(Vec::new());
+            return Ok(RollupAnswer::default());
         }
         let granularity = query.dimension.granularity_ms();
         let start = align_up(query.from_ms, granularity);
@@ -612,24 +633,103 @@ impl EmbeddedStore {
             .bucket_ms
             .is_some_and(|bucket_ms| bucket_ms % granularity != 0);
         if bucketed_finer || start >= end {
-            return self.aggregate(&request);
+            let totals = self.aggregate_totals(&request)?;
+            let groups = distinct_groups(totals.keys().map(|(_, group)| group));
+            return Ok(RollupAnswer {
+                rows: into_rows(&request, totals),
+                groups,
+            });
         }
-        let mut totals = self.rollups.read()?.totals(query, start, end);
+        let mut edges = GroupTotals::new();
         for (from_ms, to_ms) in [(query.from_ms, start), (end, query.to_ms)] {
             if from_ms < to_ms {
                 let mut edge = request.clone();
                 edge.filter.from_ms = Some(from_ms);
                 edge.filter.to_ms = Some(to_ms);
-                merge_into(&mut totals, self.aggregate_totals(&edge)?);
+                merge_into(&mut edges, self.aggregate_totals(&edge)?);
             }
         }
-        Ok(into_rows(&request, totals))
+        let rollups = self.rollups.read()?;
+        let mut by_id = rollups.id_totals(query, start, end);
+        // Edge groups by id; a value the rollups have not seen (committed between the two
+        // reads) keeps its name.
+        let mut unnamed = GroupTotals::new();
+        for ((bucket, group), (records, occurrences)) in edges {
+            let id = if request.group_by.is_none() {
+                Some(NO_GROUP)
+            } else {
+                rollups.strings.get(&group)
+            };
+            match id {
+                Some(id) => by_id
+                    .entry((bucket, id))
+                    .or_default()
+                    .add(records, occurrences),
+                None => {
+                    let entry = unnamed.entry((bucket, group)).or_insert((0, 0));
+                    entry.0 += records;
+                    entry.1 += occurrences;
+                }
+            }
+        }
+        let groups = distinct_groups(by_id.keys().map(|(_, id)| id))
+            + distinct_groups(unnamed.keys().map(|(_, group)| group));
+        // Only the groups that can make the top `limit` are named; into_rows then ranks them
+        // exactly as the index path does (occurrences, then name).
+        let threshold = if request.limit > 0 {
+            let mut per_group: HashMap<u32, i64> = HashMap::new();
+            for ((_, id), sums) in &by_id {
+                *per_group.entry(*id).or_default() += sums.occurrences;
+            }
+            let mut per_unnamed: HashMap<&str, i64> = HashMap::new();
+            for ((_, group), (_, occurrences)) in &unnamed {
+                *per_unnamed.entry(group.as_str()).or_default() += occurrences;
+            }
+            let mut ranked: Vec<i64> = per_group
+                .values()
+                .chain(per_unnamed.values())
+                .copied()
+                .collect();
+            ranked.sort_unstable_by(|a, b| b.cmp(a));
+            let threshold = ranked.get(request.limit - 1).copied().unwrap_or(i64::MIN);
+            Some((per_group, threshold))
+        } else {
+            None
+        };
+        let mut totals = unnamed;
+        for ((bucket, id), sums) in by_id {
+            if let Some((per_group, threshold)) = &threshold
+                && per_group.get(&id).is_some_and(|total| total < threshold)
+            {
+                continue;
+            }
+            let entry = totals
+                .entry((bucket, rollups.group_name(id)))
+                .or_insert((0, 0));
+            entry.0 += sums.records;
+            entry.1 += sums.occurrences;
+        }
+        Ok(RollupAnswer {
+            rows: into_rows(&request, totals),
+            groups,
+        })
     }
 
     /// Sizes and memory of the rollups.
     pub fn rollup_stats(&self) -> Result<RollupStats> {
         Ok(self.rollups.read()?.stats())
     }
+}
+
+/// Rows of a rollup query and how many groups there were before the limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RollupAnswer {
+    pub rows: Vec<AggregateRow>,
+    pub groups: usize,
+}
+
+fn distinct_groups<T: Eq + std::hash::Hash>(groups: impl Iterator<Item = T>) -> usize {
+    groups.collect::<std::collections::HashSet<T>>().len()
 }
 
 fn align_up(time_ms: i64, granularity: i64) -> i64 {

@@ -3,11 +3,13 @@
 //! (aligned and ragged), clusters, types, buckets and limits; after uncommitted ingest, after a
 //! crash (WAL replay), after a clean restart and after retention drops days.
 
+use std::collections::HashSet;
+
 use kec_model::EventRecord;
 use kec_model::time::DAY_MS;
 use kec_sim::synthetic::{SyntheticConfig, SyntheticLoad};
 use kec_store::rollup::{HOUR_MS, MINUTE_MS};
-use kec_store::{Dimension, EmbeddedStore, RollupQuery, StoreConfig};
+use kec_store::{AggregateRequest, Dimension, EmbeddedStore, RollupQuery, StoreConfig};
 
 const DIMENSIONS: [Dimension; 9] = [
     Dimension::Total,
@@ -79,8 +81,20 @@ fn assert_agrees(store: &EmbeddedStore, end_ms: i64, label: &str) -> usize {
     let mut non_empty = 0;
     let mut check = |query: RollupQuery| {
         let expected = store.aggregate(&query.request()).unwrap();
-        let actual = store.rollup(&query).unwrap();
+        let answer = store.rollup_groups(&query).unwrap();
+        let actual = answer.rows;
         assert_eq!(actual, expected, "{label}: {query:?}");
+        let unlimited = AggregateRequest {
+            limit: 0,
+            ..query.request()
+        };
+        let groups: HashSet<Option<String>> = store
+            .aggregate(&unlimited)
+            .unwrap()
+            .into_iter()
+            .map(|row| row.group)
+            .collect();
+        assert_eq!(answer.groups, groups.len(), "{label}: groups of {query:?}");
         if !actual.is_empty() {
             non_empty += 1;
         }
@@ -93,6 +107,12 @@ fn assert_agrees(store: &EmbeddedStore, end_ms: i64, label: &str) -> usize {
                     ..RollupQuery::new(dimension, from_ms, to_ms)
                 });
             }
+        }
+        for dimension in [Dimension::WarningObject, Dimension::ProblemNode] {
+            check(RollupQuery {
+                limit: 3,
+                ..RollupQuery::new(dimension, from_ms, to_ms)
+            });
         }
         for dimension in [Dimension::Reason, Dimension::Namespace, Dimension::Kind] {
             check(RollupQuery {

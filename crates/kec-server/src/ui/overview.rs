@@ -90,8 +90,10 @@ pub(crate) struct OverviewData {
     pub reasons: Vec<AggregateRow>,
     /// The top namespaces of Warnings per heatmap bucket.
     pub namespaces: Vec<AggregateRow>,
-    /// Every object name with Warnings (the KPI counts them; the list shows the top).
+    /// The object names with the most Warnings.
     pub objects: Vec<AggregateRow>,
+    /// Object names with Warnings (the KPI).
+    pub object_count: usize,
     pub previous_objects: usize,
     /// Nodes with events of a node-problem category.
     pub problem_nodes: usize,
@@ -125,6 +127,16 @@ pub(crate) fn read(
         ..now(dimension)
     };
     let all_clusters = scope.cluster.is_none();
+    // Distinct groups only: one row is named, the rest only counted.
+    let count = |query: RollupQuery| {
+        store
+            .rollup_groups(&RollupQuery { limit: 1, ..query })
+            .map(|answer| answer.groups)
+    };
+    let objects = store.rollup_groups(&RollupQuery {
+        limit: TOP,
+        ..now(Dimension::WarningObject)
+    })?;
     Ok(OverviewData {
         histogram: store.rollup(&RollupQuery {
             bucket_ms: Some(buckets.histogram_ms),
@@ -135,10 +147,11 @@ pub(crate) fn read(
         previous_categories: store.rollup(&before(Dimension::Category))?,
         reasons: store.rollup(&warnings(Dimension::Reason, Some(buckets.spark_ms), TOP))?,
         namespaces: store.rollup(&warnings(Dimension::Namespace, Some(buckets.heat_ms), TOP))?,
-        objects: store.rollup(&now(Dimension::WarningObject))?,
-        previous_objects: store.rollup(&before(Dimension::WarningObject))?.len(),
-        problem_nodes: store.rollup(&now(Dimension::ProblemNode))?.len(),
-        previous_problem_nodes: store.rollup(&before(Dimension::ProblemNode))?.len(),
+        objects: objects.rows,
+        object_count: objects.groups,
+        previous_objects: count(before(Dimension::WarningObject))?,
+        problem_nodes: count(now(Dimension::ProblemNode))?,
+        previous_problem_nodes: count(before(Dimension::ProblemNode))?,
         cluster_totals: if all_clusters {
             store.rollup(&now(Dimension::Cluster))?
         } else {
@@ -481,7 +494,7 @@ fn figures(data: &OverviewData, scope: &Scope, last_event: &str) -> (Vec<Figure>
         ),
         figure(
             "Objects with Warnings",
-            count(data.objects.len()),
+            count(data.object_count),
             count(data.previous_objects),
             scope.details_url(&[("type", "Warning")]),
             "distinct object names with at least one Warning".into(),
@@ -824,7 +837,7 @@ mod tests {
             data.objects,
             index(kec_store::Field::Name, Some("Warning"), None)
         );
-        assert_eq!(data.objects.len(), 4);
+        assert_eq!((data.objects.len(), data.object_count), (4, 4));
         let cards = cluster_cards(&data, &scope);
         assert_eq!(cards.len(), 2);
         assert_eq!(cards[0].name, "prod");
