@@ -141,10 +141,6 @@
       if (shape.width > phase.length * 7 + 8) {
         element.textContent = { style: { text: phase, fill: "#1a1f26", fontSize: 11, fontWeight: 600 } };
         element.textConfig = { position: "insideLeft", distance: 4 };
-      } else if (flagged) {
-        // A short bad span or a problem: named beside it.
-        element.textContent = { style: { text: text, fill: cssVar("--text"), fontSize: 11 } };
-        element.textConfig = { position: "right", distance: 4 };
       }
       return element;
     }
