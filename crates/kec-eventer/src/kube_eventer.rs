@@ -131,6 +131,18 @@ pub enum Level {
     Warning,
 }
 
+/// What a sink's `from_kube_eventer` gives: the sink and its default level, or every problem.
+pub type SinkFromFlag = Result<(SinkConfig, Level), Vec<String>>;
+
+/// The end of a sink's `from_kube_eventer`: the sink when its flag had no problems.
+pub fn flag_sink(problems: Vec<String>, sink: SinkConfig, default_level: Level) -> SinkFromFlag {
+    if problems.is_empty() {
+        Ok((sink, default_level))
+    } else {
+        Err(problems)
+    }
+}
+
 /// The route rule of kube-eventer's filter parameters, `None` when they let everything through.
 /// `default_level` is the sink's own default when `level` is absent.
 pub fn filter_rule(

@@ -106,6 +106,24 @@ impl AccessKeyConfig {
         }
     }
 
+    /// kube-eventer's `accessKeyId` and `accessKeySecret` parameters of `uri`: both or neither.
+    pub fn from_flag(
+        uri: &crate::kube_eventer::SinkUri,
+        problems: &mut Vec<String>,
+    ) -> Option<AccessKeyConfig> {
+        match (uri.param("accessKeyId"), uri.param("accessKeySecret")) {
+            (Some(id), Some(secret)) => Some(AccessKeyConfig::inline(id, secret)),
+            (None, None) => None,
+            _ => {
+                problems.push(format!(
+                    "--sink {}: accessKeyId and accessKeySecret go together",
+                    uri.kind
+                ));
+                None
+            }
+        }
+    }
+
     /// Every problem with these settings, prefixed with `field`; never shows a secret.
     pub fn problems(&self, field: &str) -> Vec<String> {
         let mut problems = Vec::new();
@@ -302,6 +320,28 @@ pub fn endpoint_host(url: &reqwest::Url) -> Option<(String, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flag_access_keys_come_in_pairs() {
+        let flag = |text: &str| {
+            let mut problems = Vec::new();
+            let key = AccessKeyConfig::from_flag(
+                &crate::kube_eventer::SinkUri::parse(text),
+                &mut problems,
+            );
+            (key, problems)
+        };
+        let (key, problems) = flag("sls:https://x?accessKeyId=id&accessKeySecret=s");
+        assert_eq!(key, Some(AccessKeyConfig::inline("id", "s")));
+        assert!(problems.is_empty());
+        assert_eq!(flag("sls:https://x"), (None, Vec::new()));
+        let (key, problems) = flag("eventbridge:https://x?accessKeyId=id");
+        assert_eq!(key, None);
+        assert_eq!(
+            problems,
+            ["--sink eventbridge: accessKeyId and accessKeySecret go together"]
+        );
+    }
 
     #[test]
     fn secrets_never_show_in_debug_output() {

@@ -11,7 +11,7 @@ use kec_model::EventRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::kube_eventer::{Level, SinkUri};
+use crate::kube_eventer::{Level, SinkFromFlag, SinkUri, flag_sink};
 use crate::ratelimit::RateLimitConfig;
 use crate::sinks::chat::{
     CodedAnswer, GoTimeLayout, TextOrMarkdown, go_time, hmac_sha256_base64, kube_eventer_text,
@@ -256,7 +256,7 @@ fn markdown_text(record: &EventRecord, config: &DingTalkSinkConfig) -> String {
 
 /// kube-eventer's `--sink=dingtalk:https://oapi.dingtalk.com/robot/send?access_token=..&label=..
 /// &sign=..&msg_type=markdown&cluster_id=..&region=..`; its default level is Warning.
-pub fn from_kube_eventer(uri: &SinkUri) -> Result<(SinkConfig, Level), Vec<String>> {
+pub fn from_kube_eventer(uri: &SinkUri) -> SinkFromFlag {
     let mut problems = uri.unknown_params(&[
         "access_token",
         "label",
@@ -297,11 +297,7 @@ pub fn from_kube_eventer(uri: &SinkUri) -> Result<(SinkConfig, Level), Vec<Strin
     }
     config.cluster_id = uri.param("cluster_id").unwrap_or_default().to_string();
     config.region = uri.param("region").unwrap_or_default().to_string();
-    if problems.is_empty() {
-        Ok((SinkConfig::DingTalk(config), Level::Warning))
-    } else {
-        Err(problems)
-    }
+    flag_sink(problems, SinkConfig::DingTalk(config), Level::Warning)
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use super::HttpSinkConfig;
 use super::SinkConfig;
 use super::alibaba::{AccessKey, AccessKeyConfig, endpoint_host, hmac_sha1_base64, http_date};
 use super::http::{DeliveryConfig, Format, HttpRequest, Verdict, excerpt, url_problem};
-use crate::kube_eventer::{Level, SinkUri};
+use crate::kube_eventer::{Level, SinkFromFlag, SinkUri, flag_sink};
 use crate::ratelimit::RateLimitConfig;
 
 /// Events per PutEvents request: kube-eventer's batch size.
@@ -430,7 +430,7 @@ pub fn eventbridge_verdict(status: u16, body: &[u8]) -> Verdict {
 /// environment variable (`ClusterId`, `RegionId`, `AccessKeyId`/`AccessKeySecret` at start,
 /// `EventBusName`). kube-eventer reads the account id from the ECS metadata service; kec takes
 /// `?accountId=` or `$OwnerAccountId` instead. The sink has no level filter (level `Normal`).
-pub fn from_kube_eventer(uri: &SinkUri) -> Result<(SinkConfig, Level), Vec<String>> {
+pub fn from_kube_eventer(uri: &SinkUri) -> SinkFromFlag {
     from_kube_eventer_with_env(uri, super::alibaba::process_env)
 }
 
@@ -438,7 +438,7 @@ pub fn from_kube_eventer(uri: &SinkUri) -> Result<(SinkConfig, Level), Vec<Strin
 pub fn from_kube_eventer_with_env(
     uri: &SinkUri,
     env: impl Fn(&str) -> Option<String>,
-) -> Result<(SinkConfig, Level), Vec<String>> {
+) -> SinkFromFlag {
     let mut problems = uri.unknown_params(&[
         "clusterId",
         "regionId",
@@ -470,20 +470,13 @@ pub fn from_kube_eventer_with_env(
         config.event_bus = bus;
     }
     config.internal = uri.param_bool("internal", true, &mut problems);
-    match (uri.param("accessKeyId"), uri.param("accessKeySecret")) {
-        (Some(id), Some(secret)) => config.access_key = AccessKeyConfig::inline(id, secret),
-        (None, None) => {}
-        _ => problems
-            .push("--sink eventbridge: accessKeyId and accessKeySecret go together".to_string()),
+    if let Some(access_key) = AccessKeyConfig::from_flag(uri, &mut problems) {
+        config.access_key = access_key;
     }
     if problems.is_empty() {
         problems.extend(config.problems("--sink eventbridge"));
     }
-    if problems.is_empty() {
-        Ok((SinkConfig::EventBridge(config), Level::Normal))
-    } else {
-        Err(problems)
-    }
+    flag_sink(problems, SinkConfig::EventBridge(config), Level::Normal)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use super::HttpSinkConfig;
 use super::SinkConfig;
 use super::alibaba::{AccessKey, AccessKeyConfig, endpoint_host, hmac_sha1_base64, http_date};
 use super::http::{DeliveryConfig, Format, HttpRequest, Verdict, excerpt, url_problem};
-use crate::kube_eventer::{Level, SinkUri};
+use crate::kube_eventer::{Level, SinkFromFlag, SinkUri, flag_sink};
 use crate::ratelimit::RateLimitConfig;
 
 /// Logs in one PutLogs request (SLS takes up to 4096 logs or 5 MB per LogGroup; Events
@@ -476,7 +476,7 @@ pub fn go_indent_json(text: &str) -> String {
 /// `regionId` (or `$RegionId`) is used (`-intranet` unless `internal=false`), or `$SLS_ENDPOINT`.
 /// Without `accessKeyId`, the key comes from `$AccessKeyId` / `$AccessKeySecret` at start.
 /// kube-eventer's sls sink has no level filter: it takes every Event (level `Normal`).
-pub fn from_kube_eventer(uri: &SinkUri) -> Result<(SinkConfig, Level), Vec<String>> {
+pub fn from_kube_eventer(uri: &SinkUri) -> SinkFromFlag {
     from_kube_eventer_with_env(uri, super::alibaba::process_env)
 }
 
@@ -484,7 +484,7 @@ pub fn from_kube_eventer(uri: &SinkUri) -> Result<(SinkConfig, Level), Vec<Strin
 pub fn from_kube_eventer_with_env(
     uri: &SinkUri,
     env: impl Fn(&str) -> Option<String>,
-) -> Result<(SinkConfig, Level), Vec<String>> {
+) -> SinkFromFlag {
     let mut problems = uri.unknown_params(&[
         "project",
         "logStore",
@@ -534,19 +534,13 @@ pub fn from_kube_eventer_with_env(
             _ => problems.push(format!("--sink sls: label={label:?} is not key,value")),
         }
     }
-    match (uri.param("accessKeyId"), uri.param("accessKeySecret")) {
-        (Some(id), Some(secret)) => config.access_key = AccessKeyConfig::inline(id, secret),
-        (None, None) => {}
-        _ => problems.push("--sink sls: accessKeyId and accessKeySecret go together".to_string()),
+    if let Some(access_key) = AccessKeyConfig::from_flag(uri, &mut problems) {
+        config.access_key = access_key;
     }
     if problems.is_empty() {
         problems.extend(config.problems("--sink sls"));
     }
-    if problems.is_empty() {
-        Ok((SinkConfig::Sls(config), Level::Normal))
-    } else {
-        Err(problems)
-    }
+    flag_sink(problems, SinkConfig::Sls(config), Level::Normal)
 }
 
 #[cfg(test)]

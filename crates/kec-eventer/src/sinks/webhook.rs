@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::EventerConfig;
 use crate::gotemplate::{GoTemplate, KUBE_EVENTER_DEFAULT_BODY, event_value};
-use crate::kube_eventer::{Level, SinkUri};
+use crate::kube_eventer::{Level, SinkFromFlag, SinkUri, flag_sink};
 use crate::ratelimit::RateLimitConfig;
 use crate::sinks::http::{DeliveryConfig, Format, HttpRequest, url_problem};
 use crate::sinks::{HttpSinkConfig, SinkConfig};
@@ -329,7 +329,7 @@ impl Format for WebhookFormat {
 
 /// The sink of a kube-eventer `--sink=webhook:<url>?...` flag, and its default level
 /// ([`Level::Normal`]: kube-eventer filters by type only when `level` is given).
-pub fn from_kube_eventer(uri: &SinkUri) -> Result<(SinkConfig, Level), Vec<String>> {
+pub fn from_kube_eventer(uri: &SinkUri) -> SinkFromFlag {
     // No unknown-parameter check: the endpoint's own parameters (`access_token`, `key`, ...)
     // share the query with kube-eventer's, and kube-eventer sends them all on.
     let mut problems = Vec::new();
@@ -374,11 +374,7 @@ pub fn from_kube_eventer(uri: &SinkUri) -> Result<(SinkConfig, Level), Vec<Strin
             .into_iter()
             .map(|problem| problem.replace("--sink webhook.", "--sink webhook: ")),
     );
-    if problems.is_empty() {
-        Ok((SinkConfig::Webhook(config), Level::Normal))
-    } else {
-        Err(problems)
-    }
+    flag_sink(problems, SinkConfig::Webhook(config), Level::Normal)
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use kec_model::EventRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::kube_eventer::{Level, SinkUri};
+use crate::kube_eventer::{Level, SinkFromFlag, SinkUri, flag_sink};
 use crate::ratelimit::RateLimitConfig;
 use crate::sinks::chat::{
     CodedAnswer, GoTimeLayout, TextOrMarkdown, kube_eventer_text, secret_url_problem, url_host,
@@ -388,7 +388,7 @@ fn markdown(record: &EventRecord, labels: &[String]) -> String {
 
 /// kube-eventer's `--sink=wechat:?corp_id=..&corp_secret=..&agent_id=..&to_user=a,b&label=..`
 /// (an application). Its default level is Warning.
-pub fn from_kube_eventer(uri: &SinkUri) -> Result<(SinkConfig, Level), Vec<String>> {
+pub fn from_kube_eventer(uri: &SinkUri) -> SinkFromFlag {
     let mut problems =
         uri.unknown_params(&["corp_id", "corp_secret", "agent_id", "to_user", "label"]);
     let mut need = |name: &str| match uri.param(name) {
@@ -431,11 +431,7 @@ pub fn from_kube_eventer(uri: &SinkUri) -> Result<(SinkConfig, Level), Vec<Strin
         .into_iter()
         .map(str::to_string)
         .collect();
-    if problems.is_empty() {
-        Ok((SinkConfig::WeChat(config), Level::Warning))
-    } else {
-        Err(problems)
-    }
+    flag_sink(problems, SinkConfig::WeChat(config), Level::Warning)
 }
 
 #[cfg(test)]
