@@ -573,21 +573,90 @@
     return body ? body.dataset.tailUrl : "";
   }
 
-  function onTailEvent(message) {
-    let item;
-    try { item = JSON.parse(message.data); } catch (error) { return; }
+  // Paused while the reader is in the table (hover, scrolled down, a row open, text
+  // selected): new rows wait in a buffer behind a sticky "Paused · N new · Resume" banner.
+  let tailHeld = [];
+  let tailHover = false;
+  let tailResumed = false;
+
+  function tailPauseReason() {
+    if (tailResumed) return "";
+    if (tailHover) return "pointer over the table";
+    if (window.scrollY > 120) return "scrolled";
+    if (document.querySelector("#results tr.ev.open")) return "a row is open";
+    const selection = window.getSelection();
+    if (selection && selection.toString()) return "text selected";
+    return "";
+  }
+
+  function tailBanner() {
+    const banner = document.getElementById("tail-banner");
+    if (!banner) return;
+    banner.hidden = tailHeld.length === 0;
+    const count = banner.querySelector("[data-tail-held]");
+    if (count) count.textContent = String(tailHeld.length);
+  }
+
+  /** Shows one tail row: a repeat of a row already shown replaces it (its ×N updates). */
+  function showTailItem(item) {
     const tbody = document.querySelector("#results tbody.rows");
     if (!tbody || !item.html) return;
     const template = document.createElement("template");
     template.innerHTML = item.html.trim();
     const rows = Array.from(template.content.children);
-    rows.forEach(function (row) { row.classList.add("tail-new"); });
+    const key = rows[0] && rows[0].dataset.key;
+    let repeat = false;
+    if (key) {
+      tbody.querySelectorAll("tr.ev").forEach(function (old) {
+        if (old.dataset.key !== key) return;
+        const detail = detailOf(old);
+        if (detail) detail.remove();
+        old.remove();
+        repeat = true;
+      });
+    }
+    rows.forEach(function (row) { row.classList.add(repeat ? "tail-repeat" : "tail-new"); });
     const first = tbody.firstElementChild;
     rows.forEach(function (row) { tbody.insertBefore(row, first); });
     updateTimes(tbody);
+  }
+
+  function flushTail() {
+    const held = tailHeld;
+    tailHeld = [];
+    held.forEach(showTailItem);
+    tailBanner();
+  }
+
+  function onTailEvent(message) {
+    let item;
+    try { item = JSON.parse(message.data); } catch (error) { return; }
     tailNew += 1;
+    if (tailPauseReason()) {
+      tailHeld.push(item);
+      tailBanner();
+      tailStatus(tailNew + " new, paused");
+      return;
+    }
+    tailResumed = false;
+    showTailItem(item);
     tailStatus(tailNew + " new");
   }
+
+  document.addEventListener("mouseover", function (event) {
+    tailHover = !!event.target.closest("#results .table-wrap");
+  });
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest("[data-tail-resume]")) return;
+    tailResumed = true;
+    tailHover = false;
+    window.scrollTo({ top: 0 });
+    flushTail();
+  });
+  // Leaving the table (or scrolling back up) resumes by itself.
+  setInterval(function () {
+    if (tailHeld.length && !tailPauseReason()) flushTail();
+  }, 500);
 
   function setTail(on) {
     if (tailSource) { tailSource.close(); tailSource = null; }
@@ -597,6 +666,8 @@
     tailUrl = currentTailUrl();
     if (!tailUrl || typeof window.EventSource === "undefined") { tailStatus("unavailable"); return; }
     tailNew = 0;
+    tailHeld = [];
+    tailBanner();
     tailSource = new EventSource(tailUrl);
     tailSource.addEventListener("open", function () { tailStatus(tailNew ? tailNew + " new" : "connected"); });
     tailSource.addEventListener("event", onTailEvent);

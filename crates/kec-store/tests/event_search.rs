@@ -385,3 +385,49 @@ fn the_matcher_agrees_with_the_index() {
         );
     }
 }
+
+/// The facets' dense per-ordinal pass counts what the grouped pass counts, value by value.
+#[test]
+fn facets_agree_with_groupings() {
+    let (_dir, store) = loaded();
+    let fields = [Field::Reason, Field::Namespace, Field::Cluster, Field::Node];
+    for text in [
+        "*",
+        "-namespace:shop",
+        "connection refused",
+        "reason:Nothing",
+    ] {
+        let search = search(text, None);
+        let facets = store.facet_events(&search, &fields, 0).unwrap();
+        let groupings: Vec<Grouping> = fields
+            .iter()
+            .map(|field| Grouping {
+                group_by: Some(*field),
+                bucket_ms: None,
+                limit: 0,
+            })
+            .collect();
+        let grouped = store.group_events(&search, &groupings).unwrap();
+        for ((field, facet), group) in fields.iter().zip(&facets).zip(&grouped) {
+            let mut expected = group.clone();
+            expected.sort_by(|a, b| {
+                b.occurrences
+                    .cmp(&a.occurrences)
+                    .then_with(|| a.group.cmp(&b.group))
+            });
+            assert_eq!(facet, &expected, "{text}: {field:?}");
+        }
+    }
+    let top = store
+        .facet_events(&search("*", None), &[Field::Reason], 1)
+        .unwrap();
+    assert_eq!(top[0].len(), 1);
+    assert_eq!(
+        (
+            top[0][0].group.as_deref(),
+            top[0][0].records,
+            top[0][0].occurrences
+        ),
+        (Some("BackOff"), 4, 16)
+    );
+}

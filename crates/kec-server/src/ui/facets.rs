@@ -1,10 +1,10 @@
 //! The details page's facets: exact occurrence and event counts per value of type, reason,
 //! namespace, kind, node, category (and cluster, when the view spans all of them) over the
-//! whole result, never a sample, read in one pass ([`kec_store::EmbeddedStore::group_events`]).
+//! whole result, never a sample, read in one pass ([`kec_store::EmbeddedStore::facet_events`]).
 //! A value's link adds `field:value` to the query box; its exclude link (and Alt-click) adds
 //! `-field:value`.
 
-use kec_store::{AggregateRow, Field, Grouping};
+use kec_store::{AggregateRow, Field};
 
 use crate::ui::details::{has_clause, term_clause, with_clause};
 use crate::ui::format;
@@ -30,18 +30,6 @@ pub(crate) fn fields_of(query: &UiQuery) -> Vec<(Field, &'static str)> {
         fields.push((Field::Cluster, "Cluster"));
     }
     fields
-}
-
-/// One grouping per facet field, for the store's single pass.
-pub(crate) fn groupings(fields: &[(Field, &'static str)]) -> Vec<Grouping> {
-    fields
-        .iter()
-        .map(|(field, _)| Grouping {
-            group_by: Some(*field),
-            bucket_ms: None,
-            limit: FACET_VALUES,
-        })
-        .collect()
 }
 
 /// One value of a facet.

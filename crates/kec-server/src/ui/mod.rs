@@ -516,11 +516,13 @@ async fn events_facets(State(state): State<AppState>, uri: Uri) -> Response {
     let started = Instant::now();
     let query = UiQuery::from_uri(&uri).without("cursor");
     let fields = facets::fields_of(&query);
-    let groupings = facets::groupings(&fields);
+    let facet_fields: Vec<Field> = fields.iter().map(|(field, _)| *field).collect();
     let read = match DetailsSearch::of(&query, now_ms()) {
         Ok(details) => {
             state
-                .with_store(move |store| store.group_events(&details.search, &groupings))
+                .with_store(move |store| {
+                    store.facet_events(&details.search, &facet_fields, facets::FACET_VALUES)
+                })
                 .await
         }
         Err(error) => Err(error),

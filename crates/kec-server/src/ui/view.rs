@@ -305,6 +305,8 @@ pub(crate) struct FieldView {
 /// One table row: one stored record.
 pub(crate) struct RowView {
     pub seq: u64,
+    /// The Event object (`cluster/uid`): a live-tail repeat replaces the row with this key.
+    pub key: String,
     pub warning: bool,
     pub event_type: String,
     /// The Event carried no time: `time_ms` is when kec received it, shown as "unknown".
@@ -384,6 +386,7 @@ impl RowView {
         };
         RowView {
             seq: record.seq,
+            key: format!("{}/{}", record.cluster, record.uid),
             warning: record.is_warning(),
             event_type: record.event_type.clone(),
             time_unknown: record.time_is_receipt,

@@ -1,16 +1,20 @@
 //! The details page's reads, on the query language's search part: a page of full records
 //! newest first with a cursor and exact totals ([`EmbeddedStore::search_events`]), exact
-//! grouped counts for facets and histograms in one pass ([`EmbeddedStore::group_events`]),
+//! grouped counts for facets and histograms in one pass ([`EmbeddedStore::facet_events`],
+//! [`EmbeddedStore::group_events`]),
 //! and one record by its time and sequence number ([`EmbeddedStore::record_at`]).
 //!
 //! Every read compiles [`EventSearch::expr`] through [`compile`](super::compile), the path
 //! queries and filters take: there is no second hand-built query.
+
+use std::collections::HashMap;
 
 use kec_model::EventRecord;
 use kec_query::{Bound, Expr, TimePoint};
 use serde::{Deserialize, Serialize};
 use tantivy::collector::sort_key::SortByStaticFastValue;
 use tantivy::collector::{Collector, SegmentCollector, TopDocs};
+use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery};
 use tantivy::{DocId, Order, Score, SegmentOrdinal, SegmentReader, TantivyDocument, Term};
 
@@ -176,6 +180,191 @@ impl SegmentCollector for GroupingsSegment {
     }
 }
 
+/// Records and occurrences of every match: a count and a sum per doc, nothing hashed.
+struct TotalsCollector;
+
+struct TotalsSegment {
+    occurrences: Column<i64>,
+    records: u64,
+    sum: i64,
+}
+
+impl Collector for TotalsCollector {
+    type Fruit = (u64, i64);
+    type Child = TotalsSegment;
+
+    fn for_segment(
+        &self,
+        _segment_local_id: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<TotalsSegment> {
+        Ok(TotalsSegment {
+            occurrences: segment.fast_fields().i64("occurrences")?,
+            records: 0,
+            sum: 0,
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<(u64, i64)>) -> tantivy::Result<(u64, i64)> {
+        Ok(fruits
+            .into_iter()
+            .fold((0, 0), |(records, sum), (more, more_sum)| {
+                (records + more, sum + more_sum)
+            }))
+    }
+}
+
+impl SegmentCollector for TotalsSegment {
+    type Fruit = (u64, i64);
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        self.records += 1;
+        self.sum += self.occurrences.first(doc).unwrap_or_default();
+    }
+
+    fn harvest(self) -> (u64, i64) {
+        (self.records, self.sum)
+    }
+}
+
+/// (records, occurrences) per value.
+type ValueTotals = HashMap<String, Totals>;
+
+/// Records and occurrences per value of several string fields (facets) in one pass: each
+/// segment counts into arrays indexed by term ordinal, resolved to strings once at harvest.
+struct FieldsCollector(Vec<Field>);
+
+struct FieldsSegment {
+    occurrences: Column<i64>,
+    /// Per field: its column (if any doc has a value) and totals per ordinal, the last slot
+    /// for docs without a value.
+    fields: Vec<(Option<StrColumn>, Vec<Totals>)>,
+}
+
+/// (records, occurrences).
+type Totals = (u64, i64);
+
+impl Collector for FieldsCollector {
+    type Fruit = Vec<ValueTotals>;
+    type Child = FieldsSegment;
+
+    fn for_segment(
+        &self,
+        _segment_local_id: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<FieldsSegment> {
+        let fast_fields = segment.fast_fields();
+        let fields = self
+            .0
+            .iter()
+            .map(|field| {
+                let column = fast_fields.str(field.as_str())?;
+                let slots = column.as_ref().map_or(0, |column| column.num_terms()) + 1;
+                Ok((column, vec![(0, 0); slots]))
+            })
+            .collect::<tantivy::Result<_>>()?;
+        Ok(FieldsSegment {
+            occurrences: fast_fields.i64("occurrences")?,
+            fields,
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<ValueTotals>>) -> tantivy::Result<Vec<ValueTotals>> {
+        let mut merged: Vec<ValueTotals> = self.0.iter().map(|_| ValueTotals::new()).collect();
+        for fruit in fruits {
+            for (into, totals) in merged.iter_mut().zip(fruit) {
+                merge_values(into, totals);
+            }
+        }
+        Ok(merged)
+    }
+}
+
+fn merge_values(into: &mut ValueTotals, more: ValueTotals) {
+    for (value, (records, occurrences)) in more {
+        let entry = into.entry(value).or_insert((0, 0));
+        entry.0 += records;
+        entry.1 += occurrences;
+    }
+}
+
+impl SegmentCollector for FieldsSegment {
+    type Fruit = Vec<ValueTotals>;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        let occurrences = self.occurrences.first(doc).unwrap_or_default();
+        for (column, totals) in &mut self.fields {
+            let missing = totals.len() - 1;
+            let slot = column
+                .as_ref()
+                .and_then(|column| column.ords().first(doc))
+                .map_or(missing, |ordinal| {
+                    usize::try_from(ordinal).map_or(missing, |ordinal| ordinal.min(missing))
+                });
+            if let Some(entry) = totals.get_mut(slot) {
+                entry.0 += 1;
+                entry.1 += occurrences;
+            }
+        }
+    }
+
+    fn harvest(self) -> Vec<ValueTotals> {
+        self.fields
+            .into_iter()
+            .map(|(column, totals)| {
+                let missing = totals.len() - 1;
+                let mut values = ValueTotals::new();
+                for (slot, (records, occurrences)) in totals.into_iter().enumerate() {
+                    if records == 0 {
+                        continue;
+                    }
+                    let mut text = String::new();
+                    if slot != missing
+                        && let Some(column) = &column
+                    {
+                        // An ordinal of this column always resolves; an error leaves it empty.
+                        let _found = column.ord_to_str(slot as u64, &mut text);
+                    }
+                    let entry = values.entry(text).or_insert((0, 0));
+                    entry.0 += records;
+                    entry.1 += occurrences;
+                }
+                values
+            })
+            .collect()
+    }
+}
+
+/// The `limit` values with the most occurrences (0: all), most first, ties by value.
+fn top_values(values: ValueTotals, limit: usize) -> Vec<AggregateRow> {
+    let mut rows: Vec<AggregateRow> = values
+        .into_iter()
+        .map(|(value, (records, occurrences))| AggregateRow {
+            bucket_ms: None,
+            group: Some(value),
+            records,
+            occurrences,
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.occurrences
+            .cmp(&a.occurrences)
+            .then_with(|| a.group.cmp(&b.group))
+    });
+    if limit > 0 {
+        rows.truncate(limit);
+    }
+    rows
+}
+
 /// The records after `(time_ms, seq)` in newest-first order.
 fn older_than(store: &EmbeddedStore, (time_ms, seq): (i64, u64)) -> Box<dyn Query> {
     let schema = store.schema();
@@ -244,21 +433,20 @@ impl EmbeddedStore {
                 ),
                 (SortByStaticFastValue::<u64>::for_field("seq"), Order::Desc),
             ));
-            let totals = GroupCollector {
-                group_by: None,
-                bucket_ms: None,
-            };
+            let totals = TotalsCollector;
             let hits = match (cursor, request.with_totals) {
                 (None, true) => {
-                    let (sums, hits) = searcher.search(&base, &(totals, top))?;
-                    add_totals(&sums, &mut total_records, &mut total_occurrences);
+                    let ((records, occurrences), hits) = searcher.search(&base, &(totals, top))?;
+                    total_records += records;
+                    total_occurrences += occurrences;
                     hits
                 }
                 (None, false) => searcher.search(&base, &top)?,
                 (Some(cursor), with_totals) => {
                     if with_totals {
-                        let sums = searcher.search(&base, &totals)?;
-                        add_totals(&sums, &mut total_records, &mut total_occurrences);
+                        let (records, occurrences) = searcher.search(&base, &totals)?;
+                        total_records += records;
+                        total_occurrences += occurrences;
                     }
                     let after = BooleanQuery::new(vec![
                         (Occur::Must, base),
@@ -329,6 +517,31 @@ impl EmbeddedStore {
             .collect())
     }
 
+    /// Exact records and occurrences per value of each field (facets), the `limit` values with
+    /// the most occurrences of each (0: all), most first; all fields counted in one pass.
+    pub fn facet_events(
+        &self,
+        search: &EventSearch,
+        fields: &[Field],
+        limit: usize,
+    ) -> Result<Vec<Vec<AggregateRow>>> {
+        search.check()?;
+        let expr = search.expr();
+        let collector = FieldsCollector(fields.to_vec());
+        let mut merged: Vec<ValueTotals> = fields.iter().map(|_| ValueTotals::new()).collect();
+        for partition in self.partitions_for(&search.window(&expr))? {
+            let searcher = partition.reader.searcher();
+            let query = compile::compile(&expr, self.schema(), search.now_ms)?;
+            for (into, totals) in merged.iter_mut().zip(searcher.search(&query, &collector)?) {
+                merge_values(into, totals);
+            }
+        }
+        Ok(merged
+            .into_iter()
+            .map(|values| top_values(values, limit))
+            .collect())
+    }
+
     /// The record stored with this event time and sequence number (what a table row names),
     /// if it is still stored.
     pub fn record_at(&self, time_ms: i64, seq: u64) -> Result<Option<EventRecord>> {
@@ -359,12 +572,5 @@ impl EmbeddedStore {
             }
         }
         Ok(None)
-    }
-}
-
-fn add_totals(sums: &GroupTotals, records: &mut u64, occurrences: &mut i64) {
-    for (group_records, group_occurrences) in sums.values() {
-        *records += group_records;
-        *occurrences += group_occurrences;
     }
 }
