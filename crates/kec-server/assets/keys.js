@@ -108,8 +108,9 @@
     const range = currentRange();
     if (!range) return;
     const span = range.to - range.from;
-    let to = range.to + direction * span / 2;
-    if (to >= range.now) {
+    const to = range.to + direction * span / 2;
+    // Back where it started (give or take the seconds since): the window ends now again.
+    if (to >= range.now - Math.max(60000, span / 50)) {
       range.params.set("from", lookback(span));
       range.params.delete("to");
     } else {
