@@ -236,14 +236,17 @@ async fn pages_work_in_a_real_browser() {
     )
     .await;
 
-    // A query typed in the box filters the table.
+    // A query-language query typed in the box filters the table.
     visit(&client, &base, "/events?from=now-3h", "events").await;
     let search = client.find(Locator::Id("q")).await.expect("query box");
-    search.send_keys("restarting\u{E007}").await.expect("typed");
+    search
+        .send_keys("type:Warning restarting\u{E007}")
+        .await
+        .expect("typed");
     wait_until(
         &client,
         "the filtered table",
-        "return location.search.includes('q=restarting')",
+        "return location.search.includes('q=type:Warning')",
     )
     .await;
     wait_until(
@@ -254,17 +257,61 @@ async fn pages_work_in_a_real_browser() {
     .await;
     let all_match = client
         .execute(
-            "return Array.from(document.querySelectorAll('#results tr.ev .msg'))
-               .every(m => m.textContent.toLowerCase().includes('restarting'));",
+            "return Array.from(document.querySelectorAll('#results tr.ev')).every(row =>
+               row.classList.contains('warning') &&
+               row.querySelector('.msg').textContent.toLowerCase().includes('restarting'));",
             Vec::new(),
         )
         .await
         .expect("script");
-    assert_eq!(all_match, true, "every row mentions the typed word");
+    assert_eq!(
+        all_match, true,
+        "every row is a Warning that mentions the typed word"
+    );
     assert!(console_errors(&client).await.is_empty());
 
-    // A facet click filters.
+    // A bad query points at its column.
+    visit(&client, &base, "/events?from=now-3h", "events-bad-query").await;
+    let search = client.find(Locator::Id("q")).await.expect("query box");
+    search
+        .send_keys("type:Warning namspace:shop\u{E007}")
+        .await
+        .expect("typed");
+    let excerpt = wait_until(
+        &client,
+        "the query error",
+        "const el = document.querySelector('#results .query-excerpt');
+         return el ? document.querySelector('#results').textContent : null;",
+    )
+    .await;
+    assert!(
+        excerpt.as_str().unwrap_or_default().contains("column 14"),
+        "{excerpt}"
+    );
+    // The 400 of the results is the only complaint the browser logs.
+    let errors = console_errors(&client).await;
+    assert!(
+        errors
+            .iter()
+            .all(|error| error.contains("/events/results?q=") && error.contains("400")),
+        "{errors:?}"
+    );
+
+    // A facet click filters (facets are a panel of their own, loaded after the table).
     visit(&client, &base, "/events?from=now-3h", "events-facets").await;
+    wait_until(
+        &client,
+        "the facets panel",
+        "return document.querySelector(\"[data-facet='reason'] li:nth-child(2) .facet-value\")",
+    )
+    .await;
+    wait_until(
+        &client,
+        "the histogram panel",
+        "const el = document.querySelector('#results [data-histogram]');
+         return !!(el && el.querySelector('canvas'));",
+    )
+    .await;
     let facet = client
         .find(Locator::Css(
             "[data-facet='reason'] li:nth-child(2) .facet-value",
@@ -276,7 +323,13 @@ async fn pages_work_in_a_real_browser() {
     wait_until(
         &client,
         "the facet's filter",
-        "return location.search.includes('reason=')",
+        "return location.search.includes('q=reason:')",
+    )
+    .await;
+    wait_until(
+        &client,
+        "rows after the facet click",
+        "return document.querySelectorAll('#results tr.ev').length",
     )
     .await;
     let reasons: Vec<String> = client
@@ -293,6 +346,37 @@ async fn pages_work_in_a_real_browser() {
         reasons.iter().all(|shown| *shown == reason),
         "{reason}: {reasons:?}"
     );
+    let query_box = client
+        .find(Locator::Id("q"))
+        .await
+        .expect("query box")
+        .prop("value")
+        .await
+        .expect("value")
+        .unwrap_or_default();
+    assert!(
+        query_box.contains("reason:"),
+        "the box shows the facet's term: {query_box}"
+    );
+
+    // An opened row reads its raw Event.
+    client
+        .find(Locator::Css("#results tr.ev button.expand"))
+        .await
+        .expect("a row")
+        .click()
+        .await
+        .expect("click");
+    wait_until(
+        &client,
+        "the raw Event of the opened row",
+        "const pre = document.querySelector('#results tr.detail:not([hidden]) pre.raw');
+         return pre && pre.textContent.includes('involvedObject');",
+    )
+    .await;
+    let png = client.screenshot().await.expect("screenshot");
+    std::fs::write(screenshots_dir().join("events-row-open.png"), png).expect("write");
+    assert!(console_errors(&client).await.is_empty());
 
     // The pod timeline renders: a canvas, and data in its chart.
     visit(&client, &base, "/lifecycle?from=now-3h", "lifecycle").await;
@@ -318,10 +402,17 @@ async fn pages_work_in_a_real_browser() {
     );
     let png = client.screenshot().await.expect("screenshot");
     std::fs::write(screenshots_dir().join("lifecycle-timeline.png"), png).expect("write");
-    assert!(console_errors(&client).await.is_empty());
+    let errors = console_errors(&client).await;
+    assert!(errors.is_empty(), "{errors:?}");
 
-    // Live tail shows a newly ingested event without reload.
-    visit(&client, &base, "/events?from=now-3h", "events-live").await;
+    // Live tail shows a newly ingested event without reload, with the query applied.
+    visit(
+        &client,
+        &base,
+        "/events?from=now-3h&q=-reason%3AKecTailSkipped",
+        "events-live",
+    )
+    .await;
     client
         .find(Locator::Css(".tail-switch"))
         .await
@@ -335,19 +426,28 @@ async fn pages_work_in_a_real_browser() {
         "return document.getElementById('tail-status').textContent === 'connected'",
     )
     .await;
-    let event = serde_json::json!({
-        "apiVersion": "v1", "kind": "Event",
-        "metadata": {"name": "probe.1", "namespace": "shop", "uid": "browser-probe-1", "resourceVersion": "1"},
-        "involvedObject": {"kind": "Pod", "namespace": "shop", "name": "tail-probe"},
-        "reason": "KecTailProbe", "message": "seen by the live tail", "type": "Warning", "count": 1,
-        "lastTimestamp": jiff::Timestamp::now().to_string(),
-    });
+    let probe = |uid: &str, reason: &str| {
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": uid, "namespace": "shop", "uid": uid, "resourceVersion": "1"},
+            "involvedObject": {"kind": "Pod", "namespace": "shop", "name": "tail-probe"},
+            "reason": reason, "message": "seen by the live tail", "type": "Warning", "count": 1,
+            "lastTimestamp": jiff::Timestamp::now().to_string(),
+        })
+        .to_string()
+    };
+    // The query excludes the first; the second shows.
+    let event = format!(
+        "{}\n{}",
+        probe("browser-probe-0", "KecTailSkipped"),
+        probe("browser-probe-1", "KecTailProbe")
+    );
     let response = kec_server::app(state.clone())
         .oneshot(
             axum::http::Request::builder()
                 .method("POST")
                 .uri("/api/v1/clusters/demo/events")
-                .body(Body::from(event.to_string()))
+                .body(Body::from(event))
                 .expect("request"),
         )
         .await
@@ -360,6 +460,14 @@ async fn pages_work_in_a_real_browser() {
                 document.querySelector('#results').textContent.includes('KecTailProbe')",
     )
     .await;
+    let skipped = client
+        .execute(
+            "return document.querySelector('#results').textContent.includes('KecTailSkipped')",
+            Vec::new(),
+        )
+        .await
+        .expect("script");
+    assert_eq!(skipped, false, "the tail applies the query");
     let png = client.screenshot().await.expect("screenshot");
     std::fs::write(screenshots_dir().join("events-live-tail.png"), png).expect("write");
     assert!(console_errors(&client).await.is_empty());
