@@ -572,6 +572,52 @@ async fn a_restart_with_the_same_state_dir_delivers_what_happened_while_down() {
     api.shutdown().await;
 }
 
+/// A batch that cannot be spooled (here: its file cannot take its final name) has left memory
+/// already, so the eventer must fail loudly instead of going on without it; the restart's
+/// relist then delivers everything exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_that_cannot_be_spooled_fails_the_eventer_and_the_restart_delivers_it() {
+    let api = start_api().await;
+    let handle = api.handle();
+    let center = start_center().await;
+    let state_dir = tempfile::tempdir().unwrap();
+    let eventer = start_eventer(&api, &center.url, state_dir.path()).await;
+    let stats = eventer.stats();
+    let recorder = handle.event_recorder("kubelet", "node-1");
+    write_rounds(&recorder, 0..2).await;
+    assert_exact(&center, &handle).await;
+    wait_until("every spooled batch is delivered", || {
+        stat(&stats.batches_delivered) == stat(&stats.batches_spooled)
+    })
+    .await;
+    // The next batch's final name is taken by a directory: its rename fails.
+    let spool_dir = eventer.spool_dirs().remove(0);
+    let next_seq = stat(&stats.batches_spooled) + 1;
+    let blocker = spool_dir.join(format!("{next_seq:020}.ndjson"));
+    std::fs::create_dir_all(blocker.join("blocker")).unwrap();
+    write_rounds(&recorder, 2..4).await;
+    tokio::time::timeout(DELIVERY_DEADLINE, eventer.failed())
+        .await
+        .expect("the eventer reports that its center sink stopped");
+    eventer.abort().await;
+    let leftovers: Vec<_> = std::fs::read_dir(&spool_dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|item| item.path().extension().is_some_and(|ext| ext == "tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "half-written batches: {leftovers:?}");
+    assert!(stored_occurrences(&center.store) < handle.total_occurrences() as i64);
+
+    std::fs::remove_dir_all(&blocker).unwrap();
+    let eventer = start_eventer(&api, &center.url, state_dir.path()).await;
+    assert_exact(&center, &handle).await;
+    write_rounds(&recorder, 4..6).await;
+    assert_exact(&center, &handle).await;
+    eventer.shutdown().await;
+    center.server.abort();
+    api.shutdown().await;
+}
+
 /// kill -9 with batches spooled (the center is down), then an Event that was only ever in the
 /// spool expires from the API server: only the spool can still deliver it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
