@@ -290,6 +290,12 @@
     const typing = target.closest && target.closest("input, textarea, select, [contenteditable]");
     if (event.key === "Escape") {
       document.querySelectorAll("details.copy-link[open]").forEach(function (menu) { menu.open = false; });
+      if (!typing) {
+        document.querySelectorAll("tr[data-key-row].expanded").forEach(function (row) {
+          row.classList.remove("expanded");
+          row.setAttribute("aria-expanded", "false");
+        });
+      }
       return;
     }
     if (typing) return;
