@@ -15,6 +15,11 @@
 //! [`KmsgStream`] turns bytes from the device, a pipe or a file into [`KmsgItem`]s.
 
 use std::io::{ErrorKind, Read};
+use std::time::{Duration, Instant};
+
+/// A read that took this long waited for its data (a read of data already there takes
+/// microseconds).
+const READ_WAITED: Duration = Duration::from_millis(1);
 
 /// A parsed kmsg record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,13 +235,30 @@ impl KmsgStream {
     pub fn read_to_end(
         &mut self,
         reader: &mut impl Read,
+        emit: impl FnMut(KmsgItem) -> bool,
+    ) -> std::io::Result<bool> {
+        self.read_to_end_paced(reader, Duration::ZERO, emit)
+    }
+
+    /// [`KmsgStream::read_to_end`] for a source whose reads block (the device, a pipe): after a
+    /// read that had to wait for its data, reading pauses for `pause`, so that records
+    /// trickling in one at a time are read, matched and handed on in groups. The first record
+    /// after a quiet spell is handed on at once; the ones after it wait at most `pause`; a
+    /// flood (reads that never wait) is read without pauses.
+    pub fn read_to_end_paced(
+        &mut self,
+        reader: &mut impl Read,
+        pause: Duration,
         mut emit: impl FnMut(KmsgItem) -> bool,
     ) -> std::io::Result<bool> {
         // The kernel limits a record to about 8 KiB; one read must hold a whole record.
         let mut buffer = vec![0u8; 16 * 1024];
         let mut items = Vec::new();
         loop {
-            match reader.read(&mut buffer) {
+            let started = Instant::now();
+            let result = reader.read(&mut buffer);
+            let waited = started.elapsed() >= READ_WAITED;
+            match result {
                 Ok(0) => {
                     self.flush(&mut items);
                     return Ok(items.drain(..).all(&mut emit));
@@ -256,6 +278,9 @@ impl KmsgStream {
                     return Ok(false);
                 }
             }
+            if waited && !pause.is_zero() {
+                std::thread::sleep(pause);
+            }
         }
     }
 }
@@ -263,6 +288,54 @@ impl KmsgStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hands out one record per read; the first read waits for its data like a device read.
+    struct TrickleReader {
+        records: Vec<&'static [u8]>,
+        read_at: Vec<Instant>,
+    }
+
+    impl Read for TrickleReader {
+        fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+            self.read_at.push(Instant::now());
+            if self.read_at.len() == 1 {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if self.records.is_empty() {
+                return Ok(0);
+            }
+            let record = self.records.remove(0);
+            buffer[..record.len()].copy_from_slice(record);
+            Ok(record.len())
+        }
+    }
+
+    #[test]
+    fn a_read_that_waited_is_followed_by_the_pause_and_ready_reads_are_not() {
+        let pause = Duration::from_millis(100);
+        let mut reader = TrickleReader {
+            records: vec![b"6,1,1,-;one\n", b"6,2,2,-;two\n", b"6,3,3,-;three\n"],
+            read_at: Vec::new(),
+        };
+        let mut messages = Vec::new();
+        let finished = KmsgStream::new()
+            .read_to_end_paced(&mut reader, pause, |item| {
+                if let KmsgItem::Record(record) = item {
+                    messages.push(record.message);
+                }
+                true
+            })
+            .unwrap();
+        assert!(finished);
+        assert_eq!(messages, ["one", "two", "three"]);
+        let reads = &reader.read_at;
+        assert_eq!(reads.len(), 4);
+        assert!(
+            reads[1] - reads[0] >= pause,
+            "the waited read is followed by the pause"
+        );
+        assert!(reads[2] - reads[1] < pause, "a read of ready data is not");
+    }
 
     fn records(input: &[u8]) -> Vec<KmsgItem> {
         let mut stream = KmsgStream::new();

@@ -39,6 +39,11 @@ use crate::types::Status;
 const PERSIST_INTERVAL: Duration = Duration::from_secs(1);
 /// How often a kmsg file (not the device) is polled at its end.
 const KMSG_POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// After a kmsg device read that waited for its record, reading pauses this long so that
+/// records arriving one by one are handled in groups (fewer thread wake-ups per line; CPU at
+/// 1,000 lines/s measured by `kec bench npd`). The first record after a quiet spell is not
+/// delayed; a record behind it at most this long.
+const KMSG_DEVICE_PAUSE: Duration = Duration::from_millis(20);
 /// Capacity of the watcher -> rule engine channel.
 const LINE_CHANNEL_CAPACITY: usize = 1000;
 
@@ -301,8 +306,13 @@ fn spawn_kmsg_reader(
     std::thread::spawn(move || {
         let mut stream = KmsgStream::new();
         let is_device = device.metadata().map(|m| !m.is_file()).unwrap_or(true);
+        let pause = if is_device {
+            KMSG_DEVICE_PAUSE
+        } else {
+            Duration::ZERO
+        };
         loop {
-            let result = stream.read_to_end(&mut device, |item| match item {
+            let result = stream.read_to_end_paced(&mut device, pause, |item| match item {
                 KmsgItem::Record(record) => {
                     let watched = Watched {
                         line: LogLine {
