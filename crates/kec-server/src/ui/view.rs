@@ -338,7 +338,12 @@ pub(crate) struct DetailView {
     pub seq: u64,
     pub fields: Vec<FieldView>,
     pub raw_json: String,
+    /// (label, url): the object's lifecycle, its node, and its events ±10 minutes around.
+    pub links: Vec<(String, String)>,
 }
+
+/// How far around a record its context reaches.
+const CONTEXT_MS: i64 = 10 * 60_000;
 
 impl DetailView {
     pub(crate) fn new(record: &EventRecord, query: &UiQuery, now_ms: i64) -> DetailView {
@@ -346,8 +351,63 @@ impl DetailView {
             seq: record.seq,
             fields: fields(record, query, now_ms),
             raw_json: raw_json(record),
+            links: links(record),
         }
     }
+}
+
+/// The expanded row's ways on: lifecycle, node, context.
+fn links(record: &EventRecord) -> Vec<(String, String)> {
+    let encode = crate::ui::scope::encode;
+    let mut links = Vec::new();
+    let object = &record.object;
+    if !object.name.is_empty() {
+        let mut url = format!(
+            "/lifecycle?c={}&kind={}&name={}",
+            encode(&record.cluster),
+            encode(&object.kind),
+            encode(&object.name)
+        );
+        if !object.namespace.is_empty() {
+            url.push_str(&format!("&ns={}", encode(&object.namespace)));
+        }
+        let label = if object.kind.is_empty() {
+            "Lifecycle".to_string()
+        } else {
+            format!("{} lifecycle", object.kind)
+        };
+        links.push((label, url));
+    }
+    if !record.node.is_empty() {
+        links.push((
+            format!("Node {}", record.node),
+            format!(
+                "/nodes?c={}&name={}",
+                encode(&record.cluster),
+                encode(&record.node)
+            ),
+        ));
+    }
+    let mut clauses = vec![
+        crate::ui::details::term_clause(Field::Kind, &object.kind),
+        crate::ui::details::term_clause(Field::Name, &object.name),
+    ];
+    if !object.namespace.is_empty() {
+        clauses.push(crate::ui::details::term_clause(
+            Field::Namespace,
+            &object.namespace,
+        ));
+    }
+    let context = UiQuery::default()
+        .with("cluster", &record.cluster)
+        .with("q", &clauses.join(" "))
+        .with("from", &format::iso(record.time_ms - CONTEXT_MS))
+        .with("to", &format::iso(record.time_ms + CONTEXT_MS));
+    links.push((
+        "Context: this object ±10 min".to_string(),
+        context.page_url(),
+    ));
+    links
 }
 
 /// The address of a record's expanded row, in the view of `query`.
@@ -807,6 +867,32 @@ mod tests {
         assert_eq!(form.hidden, [("type", "Normal".to_string())]);
         assert_eq!(form.clusters.len(), 2);
         assert!(form.clusters[1].selected);
+    }
+
+    #[test]
+    fn an_opened_row_links_to_lifecycle_node_and_context() {
+        let value = json!({
+            "metadata": {"name": "e", "namespace": "shop", "uid": "u1", "resourceVersion": "1"},
+            "involvedObject": {"kind": "Pod", "namespace": "shop", "name": "web 1"},
+            "reason": "BackOff", "message": "m", "type": "Warning", "count": 1,
+            "source": {"component": "kubelet", "host": "node-a"},
+            "lastTimestamp": "2026-11-25T10:00:00Z",
+        });
+        let record = match kec_model::convert::parse_value(value, "prod", 0) {
+            Ok(kec_model::convert::ParsedLine::Observation(observation)) => observation.record,
+            other => panic!("not an observation: {other:?}"),
+        };
+        let links = links(&record);
+        assert_eq!(links[0].0, "Pod lifecycle");
+        assert_eq!(
+            links[0].1,
+            "/lifecycle?c=prod&kind=Pod&name=web%201&ns=shop"
+        );
+        assert_eq!(links[1].1, "/nodes?c=prod&name=node-a");
+        assert_eq!(
+            links[2].1,
+            "/events?cluster=prod&q=kind:Pod%20name:%22web%201%22%20namespace:shop&from=2026-11-25T09:50:00Z&to=2026-11-25T10:10:00Z"
+        );
     }
 
     #[test]
