@@ -10,8 +10,9 @@
 //! kube-rs's `watcher` re-watches from the same resourceVersion after a non-410 error and
 //! after a watch that ends with nothing; for Events both loop forever (a real API server
 //! answers a watch from a stale resourceVersion with `200` and an empty body, and one revision
-//! below the compaction point with an ERROR frame of code 500). This loop is written on
-//! `kube::Api::list` / `watch` instead, with these rules:
+//! below the compaction point with an ERROR frame of code 500). This loop is written on kube's
+//! client instead (LIST pages as text, WATCH streams as lines; each Event's text is parsed once,
+//! by kec-model), with these rules:
 //!
 //! | what happens | what the loop does |
 //! |---|---|
@@ -31,11 +32,11 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
+use futures_util::{AsyncBufReadExt, StreamExt};
 use k8s_openapi::NamespaceResourceScope;
 use kec_model::{EventRecord, ParsedLine};
-use kube::api::{ListParams, WatchEvent, WatchParams};
+use kube::api::{ListParams, WatchParams};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -361,27 +362,6 @@ struct ListPage {
     resource_version: Option<String>,
 }
 
-/// Converts one Event into a record for the sinks; `None` (counted) when it is not one.
-fn to_record<K: WatchedEvent>(
-    event: &K,
-    cluster: &str,
-    stats: &EventerStats,
-) -> Option<EventRecord> {
-    // Straight to text (no JSON tree in between): the record keeps the text as its raw Event.
-    let converted = serde_json::to_vec(event)
-        .map_err(kec_model::Error::Json)
-        .and_then(|text| kec_model::parse_line(&text, cluster, kec_model::time::now_ms()));
-    match converted {
-        Ok(ParsedLine::Observation(observation)) => Some(observation.record),
-        Ok(ParsedLine::Ignored(_)) => None,
-        Err(error) => {
-            stats.unparsable.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(%error, name = ?event.meta().name, "skipping an Event kec cannot read");
-            None
-        }
-    }
-}
-
 /// Why a watch stopped.
 enum WatchEnd {
     /// Re-watch from the (possibly advanced) resourceVersion.
@@ -555,58 +535,53 @@ impl<K: WatchedEvent> SourceLoop<K> {
         })
     }
 
-    /// One WATCH request from `resource_version`, which advances with every frame.
+    /// One WATCH request from `resource_version`, which advances with every frame. Frames are
+    /// read as text lines: an Event's object goes to kec-model as the text it arrived in
+    /// (kube's typed watch would decode it into k8s-openapi's types, only for the eventer to
+    /// write it out as text and parse it again).
     async fn watch_once(&self, resource_version: &mut String) -> WatchEnd {
         let params = WatchParams::default().timeout(self.config.watch_timeout_secs);
         let started = Instant::now();
-        let stream = tokio::select! {
-            () = self.cancel.cancelled() => return WatchEnd::Stop,
-            started = self.api.watch(&params, resource_version) => started,
+        let request = match kube::core::Request::new(self.api.resource_url())
+            .watch(&params, resource_version)
+        {
+            Ok(mut request) => {
+                // One JSON frame per line, uncompressed (as kube's own watch asks).
+                request.headers_mut().insert(
+                    http::header::ACCEPT_ENCODING,
+                    http::HeaderValue::from_static("identity"),
+                );
+                request
+            }
+            Err(error) => {
+                tracing::warn!(scope = %self.scope, %error, "cannot build the event WATCH request");
+                return WatchEnd::StartFailed(None);
+            }
         };
-        let stream = match stream {
-            Ok(stream) => stream,
+        let client = self.api.clone().into_client();
+        let reader = tokio::select! {
+            () = self.cancel.cancelled() => return WatchEnd::Stop,
+            started = client.request_stream(request) => started,
+        };
+        let reader = match reader {
+            Ok(reader) => reader,
             Err(error) if is_gone(&error) => return WatchEnd::Relist("watch start answered 410"),
             Err(error) => {
                 tracing::warn!(scope = %self.scope, %error, "event WATCH did not start");
                 return WatchEnd::StartFailed(retry_after_of(&error));
             }
         };
-        let mut stream = std::pin::pin!(stream);
+        let mut lines = std::pin::pin!(reader.lines());
         let mut frames = 0_u64;
+        // A line that is not a frame: the last, cut-off line of a broken stream, or garbage.
+        let mut unreadable: Option<String> = None;
         loop {
             let next = tokio::select! {
                 () = self.cancel.cancelled() => return WatchEnd::Stop,
-                next = stream.next() => next,
+                next = lines.next() => next,
             };
-            match next {
-                Some(Ok(WatchEvent::Added(event) | WatchEvent::Modified(event))) => {
-                    frames += 1;
-                    let frame_version = event.meta().resource_version.clone();
-                    if let Some(record) = to_record(&event, &self.cluster, &self.stats)
-                        && !self.send(record).await
-                    {
-                        return WatchEnd::Stop;
-                    }
-                    // Advance only once the frame is handed on: a stop above re-reads it.
-                    if let Some(frame_version) = frame_version {
-                        *resource_version = frame_version;
-                    }
-                }
-                Some(Ok(WatchEvent::Deleted(event))) => {
-                    frames += 1;
-                    if let Some(frame_version) = event.meta().resource_version.clone() {
-                        *resource_version = frame_version;
-                    }
-                }
-                Some(Ok(WatchEvent::Bookmark(bookmark))) => {
-                    frames += 1;
-                    *resource_version = bookmark.metadata.resource_version;
-                }
-                Some(Ok(WatchEvent::Error(status))) => {
-                    tracing::info!(scope = %self.scope, code = status.code, reason = %status.reason,
-                        message = %status.message, "watch ERROR frame");
-                    return WatchEnd::Relist("watch ERROR frame");
-                }
+            let line = match next {
+                Some(Ok(line)) => line,
                 Some(Err(error)) => {
                     tracing::info!(scope = %self.scope, %error, frames, "event WATCH broke; re-watching");
                     // A watch that breaks before any frame made no progress: back off like
@@ -618,6 +593,9 @@ impl<K: WatchedEvent> SourceLoop<K> {
                     };
                 }
                 None => {
+                    if let Some(error) = unreadable {
+                        tracing::info!(scope = %self.scope, %error, frames, "event WATCH ended in a cut-off frame");
+                    }
                     let early = started.elapsed()
                         < Duration::from_secs(u64::from(self.config.watch_timeout_secs)) / 2;
                     if frames == 0 && early {
@@ -625,14 +603,131 @@ impl<K: WatchedEvent> SourceLoop<K> {
                     }
                     return WatchEnd::Rewatch;
                 }
+            };
+            if let Some(error) = unreadable.take() {
+                // More followed a line that was not a frame: the stream is not to be trusted
+                // past it. The resourceVersion has not moved past it, so nothing is lost.
+                tracing::warn!(scope = %self.scope, %error, "unreadable WATCH frame; re-watching");
+                return WatchEnd::Rewatch;
+            }
+            if line.trim().is_empty() {
+                continue;
+            }
+            let frame = match serde_json::from_str::<WatchFrame<'_>>(&line) {
+                Ok(frame) => frame,
+                Err(error) => {
+                    unreadable = Some(error.to_string());
+                    continue;
+                }
+            };
+            frames += 1;
+            match frame.frame_type.as_ref() {
+                "ADDED" | "MODIFIED" => {
+                    let (record, frame_version) = self.read_frame_object(frame.object);
+                    if let Some(record) = record
+                        && !self.send(record).await
+                    {
+                        return WatchEnd::Stop;
+                    }
+                    // Advance only once the frame is handed on: a stop above re-reads it.
+                    if let Some(frame_version) = frame_version {
+                        *resource_version = frame_version;
+                    }
+                }
+                "DELETED" | "BOOKMARK" => {
+                    if let Some(frame_version) = object_version(frame.object) {
+                        *resource_version = frame_version;
+                    }
+                }
+                "ERROR" => {
+                    let status: kube::core::Status =
+                        serde_json::from_str(frame.object.get()).unwrap_or_default();
+                    tracing::info!(scope = %self.scope, code = status.code, reason = %status.reason,
+                        message = %status.message, "watch ERROR frame");
+                    return WatchEnd::Relist("watch ERROR frame");
+                }
+                other => {
+                    tracing::warn!(scope = %self.scope, frame_type = other, "unknown WATCH frame type; re-watching");
+                    return WatchEnd::Rewatch;
+                }
+            }
+        }
+    }
+
+    /// The record of an ADDED / MODIFIED frame's object (`None`, counted, when kec cannot read
+    /// it as an Event), and the object's resourceVersion.
+    fn read_frame_object(
+        &self,
+        object: &serde_json::value::RawValue,
+    ) -> (Option<EventRecord>, Option<String>) {
+        let text = object.get().as_bytes();
+        match kec_model::parse_line(text, &self.cluster, kec_model::time::now_ms()) {
+            Ok(ParsedLine::Observation(observation)) => {
+                let version = Some(observation.record.resource_version.clone())
+                    .filter(|version| !version.is_empty());
+                (Some(observation.record), version)
+            }
+            Ok(ParsedLine::Ignored(_)) => (None, object_version(object)),
+            Err(error) => {
+                self.stats.unparsable.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%error, scope = %self.scope, "skipping a watched Event kec cannot read");
+                (None, object_version(object))
             }
         }
     }
 }
 
+/// One line of a WATCH stream. Read as a plain struct, so `object` may come before `type`.
+#[derive(Deserialize)]
+struct WatchFrame<'a> {
+    #[serde(rename = "type", borrow)]
+    frame_type: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    object: &'a serde_json::value::RawValue,
+}
+
+/// Just the resourceVersion of an object.
+#[derive(Deserialize)]
+struct VersionOnly {
+    #[serde(default)]
+    metadata: ListMetadata,
+}
+
+fn object_version(object: &serde_json::value::RawValue) -> Option<String> {
+    serde_json::from_str::<VersionOnly>(object.get())
+        .ok()?
+        .metadata
+        .resource_version
+        .filter(|version| !version.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn watch_frames_are_read_in_either_field_order_with_their_resource_version() {
+        for line in [
+            r#"{"type":"DELETED","object":{"kind":"Event","metadata":{"name":"e","resourceVersion":"7"}}}"#,
+            r#"{"object":{"metadata":{"resourceVersion":"7"}},"type":"DELETED"}"#,
+        ] {
+            let frame: WatchFrame<'_> = serde_json::from_str(line).unwrap();
+            assert_eq!(frame.frame_type, "DELETED");
+            assert_eq!(object_version(frame.object).as_deref(), Some("7"));
+        }
+        let bookmark: WatchFrame<'_> = serde_json::from_str(
+            r#"{"type":"BOOKMARK","object":{"kind":"Event","apiVersion":"v1","metadata":{"resourceVersion":"12"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(object_version(bookmark.object).as_deref(), Some("12"));
+        let no_version: WatchFrame<'_> =
+            serde_json::from_str(r#"{"type":"ADDED","object":{"metadata":{}}}"#).unwrap();
+        assert_eq!(object_version(no_version.object), None);
+        // A frame cut off mid-way is not a frame.
+        assert!(
+            serde_json::from_str::<WatchFrame<'_>>(r#"{"type":"ADDED","object":{"meta"#).is_err()
+        );
+    }
 
     #[test]
     fn the_event_api_reads_from_flags_and_yaml_names() {
