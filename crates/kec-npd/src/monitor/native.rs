@@ -503,9 +503,11 @@ impl NativeChecksMonitor {
             tokio::spawn(journald::watch(command, None, line_tx, cancel.clone()));
             let journal_tx = journal_tx.clone();
             tokio::spawn(async move {
-                while let Some(watched) = line_rx.recv().await {
-                    if journal_tx.send((index, watched.line)).await.is_err() {
-                        return;
+                while let Some(batch) = line_rx.recv().await {
+                    for watched in batch {
+                        if journal_tx.send((index, watched.line)).await.is_err() {
+                            return;
+                        }
                     }
                 }
             });

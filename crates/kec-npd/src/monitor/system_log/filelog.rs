@@ -74,7 +74,7 @@ pub(crate) async fn watch(
     translator: Translator,
     skip_list: Vec<String>,
     clock: crate::monitor::Clock,
-    line_tx: mpsc::Sender<Watched>,
+    line_tx: mpsc::Sender<Vec<Watched>>,
     cancel: CancellationToken,
 ) {
     let mut reader: Option<(BufReader<std::fs::File>, u64)> = None;
@@ -122,7 +122,7 @@ pub(crate) async fn watch(
                                     line: log_line,
                                     position: Position::None,
                                 };
-                                if line_tx.send(watched).await.is_err() {
+                                if line_tx.send(vec![watched]).await.is_err() {
                                     return;
                                 }
                             }

@@ -113,7 +113,7 @@ impl JournalCommand {
 pub(crate) async fn watch(
     command: JournalCommand,
     mut cursor: Option<String>,
-    line_tx: mpsc::Sender<Watched>,
+    line_tx: mpsc::Sender<Vec<Watched>>,
     cancel: CancellationToken,
 ) {
     loop {
@@ -172,7 +172,7 @@ pub(crate) async fn watch(
                 },
                 position: Position::Journal(entry.cursor),
             };
-            if line_tx.send(watched).await.is_err() {
+            if line_tx.send(vec![watched]).await.is_err() {
                 return;
             }
         }

@@ -251,6 +251,17 @@ impl KmsgStream {
         pause: Duration,
         mut emit: impl FnMut(KmsgItem) -> bool,
     ) -> std::io::Result<bool> {
+        self.read_batches(reader, pause, |items| items.drain(..).all(&mut emit))
+    }
+
+    /// [`KmsgStream::read_to_end_paced`] handing on the items of each read together
+    /// (`emit_batch` takes them out of the vector; false stops reading).
+    pub fn read_batches(
+        &mut self,
+        reader: &mut impl Read,
+        pause: Duration,
+        mut emit_batch: impl FnMut(&mut Vec<KmsgItem>) -> bool,
+    ) -> std::io::Result<bool> {
         // The kernel limits a record to about 8 KiB; one read must hold a whole record.
         let mut buffer = vec![0u8; 16 * 1024];
         let mut items = Vec::new();
@@ -261,7 +272,7 @@ impl KmsgStream {
             match result {
                 Ok(0) => {
                     self.flush(&mut items);
-                    return Ok(items.drain(..).all(&mut emit));
+                    return Ok(emit_batch(&mut items));
                 }
                 Ok(read) => self.feed(&buffer[..read], &mut items),
                 Err(error)
@@ -273,11 +284,10 @@ impl KmsgStream {
                 Err(error) if error.kind() == ErrorKind::Interrupted => {}
                 Err(error) => return Err(error),
             }
-            for item in items.drain(..) {
-                if !emit(item) {
-                    return Ok(false);
-                }
+            if !items.is_empty() && !emit_batch(&mut items) {
+                return Ok(false);
             }
+            items.clear();
             if waited && !pause.is_zero() {
                 std::thread::sleep(pause);
             }

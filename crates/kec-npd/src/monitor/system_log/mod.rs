@@ -44,7 +44,8 @@ const KMSG_POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// 1,000 lines/s measured by `kec bench npd`). The first record after a quiet spell is not
 /// delayed; a record behind it at most this long.
 const KMSG_DEVICE_PAUSE: Duration = Duration::from_millis(20);
-/// Capacity of the watcher -> rule engine channel.
+/// Capacity of the watcher -> rule engine channel, in batches (the records of one kmsg read,
+/// or one journald / filelog line).
 const LINE_CHANNEL_CAPACITY: usize = 1000;
 
 /// Where a line came from, to resume after it.
@@ -132,7 +133,7 @@ impl SystemLogMonitor {
         let boot_ms = now_ms - self.uptime_ms()?;
         let delay_start_ms = boot_ms + self.config.delay_ns / 1_000_000;
         let lookback_start_ms = delay_start_ms.max(now_ms - self.config.lookback_ns / 1_000_000);
-        let (line_tx, mut line_rx) = mpsc::channel::<Watched>(LINE_CHANNEL_CAPACITY);
+        let (line_tx, mut line_rx) = mpsc::channel::<Vec<Watched>>(LINE_CHANNEL_CAPACITY);
         let watcher_cancel = cancel.child_token();
         let state_dir = &self.options.state_dir;
         // What to drop: lines before `min_time_ms`, kmsg records up to `after_sequence`.
@@ -220,38 +221,40 @@ impl SystemLogMonitor {
         let mut last_persist = Instant::now();
         let mut statuses = Vec::new();
         loop {
-            let watched = tokio::select! {
+            let batch = tokio::select! {
                 biased;
                 () = cancel.cancelled() => break,
-                watched = line_rx.recv() => match watched {
-                    Some(watched) => watched,
+                batch = line_rx.recv() => match batch {
+                    Some(batch) => batch,
                     None => break,
                 },
             };
-            if let (Position::Kmsg(sequence), Some(after)) = (&watched.position, after_sequence)
-                && *sequence <= after
-            {
-                continue;
-            }
-            if watched.position != Position::None {
-                last_position = watched.position.clone();
-                dirty = true;
-            }
-            if watched.line.timestamp_ms < min_time_ms || watched.line.message.is_empty() {
-                continue;
-            }
-            self.engine.process(watched.line, &mut statuses);
-            for status in statuses.drain(..) {
-                tokio::select! {
-                    biased;
-                    () = cancel.cancelled() => break,
-                    sent = status_tx.send(status) => if sent.is_err() { break },
+            for watched in batch {
+                if let (Position::Kmsg(sequence), Some(after)) = (&watched.position, after_sequence)
+                    && *sequence <= after
+                {
+                    continue;
                 }
-            }
-            if dirty && last_persist.elapsed() >= PERSIST_INTERVAL {
-                save_position_off_thread(&persist, &last_position, &boot_id).await?;
-                dirty = false;
-                last_persist = Instant::now();
+                if watched.position != Position::None {
+                    last_position = watched.position.clone();
+                    dirty = true;
+                }
+                if watched.line.timestamp_ms < min_time_ms || watched.line.message.is_empty() {
+                    continue;
+                }
+                self.engine.process(watched.line, &mut statuses);
+                for status in statuses.drain(..) {
+                    tokio::select! {
+                        biased;
+                        () = cancel.cancelled() => break,
+                        sent = status_tx.send(status) => if sent.is_err() { break },
+                    }
+                }
+                if dirty && last_persist.elapsed() >= PERSIST_INTERVAL {
+                    save_position_off_thread(&persist, &last_position, &boot_id).await?;
+                    dirty = false;
+                    last_persist = Instant::now();
+                }
             }
         }
         watcher_cancel.cancel();
@@ -300,7 +303,7 @@ fn save_position(
 fn spawn_kmsg_reader(
     mut device: std::fs::File,
     boot_ms: i64,
-    line_tx: mpsc::Sender<Watched>,
+    line_tx: mpsc::Sender<Vec<Watched>>,
     cancel: CancellationToken,
 ) {
     std::thread::spawn(move || {
@@ -312,32 +315,34 @@ fn spawn_kmsg_reader(
             Duration::ZERO
         };
         loop {
-            let result = stream.read_to_end_paced(&mut device, pause, |item| match item {
-                KmsgItem::Record(record) => {
-                    let watched = Watched {
-                        line: LogLine {
-                            timestamp_ms: boot_ms
-                                + i64::try_from(record.timestamp_us / 1000).unwrap_or(i64::MAX / 2),
-                            message: record.message.trim().to_string(),
-                        },
-                        position: Position::Kmsg(record.sequence),
-                    };
-                    !cancel.is_cancelled() && line_tx.blocking_send(watched).is_ok()
+            // The records of one read go to the rule engine together: one wake-up per read.
+            let result = stream.read_batches(&mut device, pause, |items| {
+                let mut batch = Vec::with_capacity(items.len());
+                for item in items.drain(..) {
+                    match item {
+                        KmsgItem::Record(record) => batch.push(Watched {
+                            line: LogLine {
+                                timestamp_ms: boot_ms
+                                    + i64::try_from(record.timestamp_us / 1000)
+                                        .unwrap_or(i64::MAX / 2),
+                                message: record.message.trim().to_string(),
+                            },
+                            position: Position::Kmsg(record.sequence),
+                        }),
+                        KmsgItem::Gap {
+                            expected, missed, ..
+                        } => {
+                            tracing::warn!(expected, missed, "kmsg records lost (sequence gap)");
+                        }
+                        KmsgItem::Overrun => {
+                            tracing::warn!("kmsg ring buffer overwrote unread records (EPIPE)");
+                        }
+                        KmsgItem::Malformed { error, line } => {
+                            tracing::warn!(%error, line, "skipping malformed kmsg record");
+                        }
+                    }
                 }
-                KmsgItem::Gap {
-                    expected, missed, ..
-                } => {
-                    tracing::warn!(expected, missed, "kmsg records lost (sequence gap)");
-                    true
-                }
-                KmsgItem::Overrun => {
-                    tracing::warn!("kmsg ring buffer overwrote unread records (EPIPE)");
-                    true
-                }
-                KmsgItem::Malformed { error, line } => {
-                    tracing::warn!(%error, line, "skipping malformed kmsg record");
-                    true
-                }
+                !cancel.is_cancelled() && (batch.is_empty() || line_tx.blocking_send(batch).is_ok())
             });
             match result {
                 Ok(true) if !is_device && !cancel.is_cancelled() && !line_tx.is_closed() => {
