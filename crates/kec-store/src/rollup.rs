@@ -507,14 +507,13 @@ impl Rollups {
     }
 }
 
-/// A string column of a segment whose ordinals are interned lazily, once each.
+/// A string column of a segment with every term interned up front: its dictionary is read
+/// once, in order (resolving ordinals one by one would decompress a dictionary block each).
 struct InternedColumn {
     column: Option<StrColumn>,
     ids: Vec<u32>,
     empty: u32,
 }
-
-const UNRESOLVED: u32 = u32::MAX;
 
 impl InternedColumn {
     fn open(
@@ -523,37 +522,31 @@ impl InternedColumn {
         rollups: &mut Rollups,
     ) -> Result<InternedColumn> {
         let column = segment.fast_fields().str(field.as_str())?;
-        let terms = column.as_ref().map_or(0, |column| column.num_terms());
-        Ok(InternedColumn {
-            column,
-            ids: vec![UNRESOLVED; terms],
-            empty: rollups.intern(""),
-        })
+        let empty = rollups.intern("");
+        let mut ids = Vec::new();
+        if let Some(column) = &column {
+            ids.reserve(column.num_terms());
+            let mut terms = column.dictionary().stream().map_err(|error| {
+                Error::Corrupt(format!("{} dictionary: {error}", field.as_str()))
+            })?;
+            while terms.advance() {
+                let text = String::from_utf8_lossy(terms.key());
+                ids.push(rollups.intern(&text));
+            }
+        }
+        Ok(InternedColumn { column, ids, empty })
     }
 
-    fn id(&mut self, doc: DocId, rollups: &mut Rollups, text: &mut String) -> u32 {
+    fn id(&self, doc: DocId) -> u32 {
         let Some(column) = &self.column else {
             return self.empty;
         };
-        let Some(ordinal) = column.term_ords(doc).next() else {
-            return self.empty;
-        };
-        let slot = usize::try_from(ordinal)
-            .ok()
-            .and_then(|at| self.ids.get_mut(at));
-        match slot {
-            Some(id) if *id != UNRESOLVED => *id,
-            slot => {
-                text.clear();
-                // An ordinal read from this column always resolves; an error leaves it empty.
-                let _found = column.ord_to_str(ordinal, text);
-                let id = rollups.intern(text);
-                if let Some(slot) = slot {
-                    *slot = id;
-                }
-                id
-            }
-        }
+        column
+            .term_ords(doc)
+            .next()
+            .and_then(|ordinal| usize::try_from(ordinal).ok())
+            .and_then(|at| self.ids.get(at).copied())
+            .unwrap_or(self.empty)
     }
 }
 
@@ -575,15 +568,14 @@ fn add_segment(rollups: &mut Rollups, segment: &SegmentReader) -> Result<()> {
     let time = fast_fields.i64("time_ms")?;
     let occurrences = fast_fields.i64("occurrences")?;
     let mut open = |field| InternedColumn::open(segment, field, rollups);
-    let mut cluster = open(Field::Cluster)?;
-    let mut event_type = open(Field::Type)?;
-    let mut namespace = open(Field::Namespace)?;
-    let mut kind = open(Field::Kind)?;
-    let mut name = open(Field::Name)?;
-    let mut reason = open(Field::Reason)?;
-    let mut category = open(Field::Category)?;
+    let cluster = open(Field::Cluster)?;
+    let event_type = open(Field::Type)?;
+    let namespace = open(Field::Namespace)?;
+    let kind = open(Field::Kind)?;
+    let name = open(Field::Name)?;
+    let reason = open(Field::Reason)?;
+    let category = open(Field::Category)?;
     let alive = segment.alive_bitset();
-    let mut text = String::new();
     for doc in 0..segment.max_doc() {
         if alive.is_some_and(|alive| !alive.is_alive(doc)) {
             continue;
@@ -591,13 +583,13 @@ fn add_segment(rollups: &mut Rollups, segment: &SegmentReader) -> Result<()> {
         let contribution = Contribution {
             time_ms: time.first(doc).unwrap_or_default(),
             occurrences: occurrences.first(doc).unwrap_or_default(),
-            cluster: cluster.id(doc, rollups, &mut text),
-            event_type: event_type.id(doc, rollups, &mut text),
-            namespace: namespace.id(doc, rollups, &mut text),
-            kind: kind.id(doc, rollups, &mut text),
-            name: name.id(doc, rollups, &mut text),
-            reason: reason.id(doc, rollups, &mut text),
-            category: category.id(doc, rollups, &mut text),
+            cluster: cluster.id(doc),
+            event_type: event_type.id(doc),
+            namespace: namespace.id(doc),
+            kind: kind.id(doc),
+            name: name.id(doc),
+            reason: reason.id(doc),
+            category: category.id(doc),
         };
         rollups.add(contribution, 1);
     }
