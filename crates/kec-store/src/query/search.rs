@@ -277,10 +277,13 @@ impl Collector for FieldsCollector {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<Vec<ValueTotals>>) -> tantivy::Result<Vec<ValueTotals>> {
+    fn merge_fruits(
+        &self,
+        fruits: Vec<std::io::Result<Vec<ValueTotals>>>,
+    ) -> tantivy::Result<Vec<ValueTotals>> {
         let mut merged: Vec<ValueTotals> = self.0.iter().map(|_| ValueTotals::new()).collect();
         for fruit in fruits {
-            for (into, totals) in merged.iter_mut().zip(fruit) {
+            for (into, totals) in merged.iter_mut().zip(fruit?) {
                 merge_values(into, totals);
             }
         }
@@ -297,7 +300,8 @@ fn merge_values(into: &mut ValueTotals, more: ValueTotals) {
 }
 
 impl SegmentCollector for FieldsSegment {
-    type Fruit = Vec<ValueTotals>;
+    /// A dictionary that cannot be read fails the search (never a silently short facet).
+    type Fruit = std::io::Result<Vec<ValueTotals>>;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
         let occurrences = self.occurrences.first(doc).unwrap_or_default();
@@ -316,28 +320,45 @@ impl SegmentCollector for FieldsSegment {
         }
     }
 
-    fn harvest(self) -> Vec<ValueTotals> {
+    fn harvest(self) -> std::io::Result<Vec<ValueTotals>> {
         self.fields
             .into_iter()
             .map(|(column, totals)| {
                 let missing = totals.len() - 1;
                 let mut values = ValueTotals::new();
-                for (slot, (records, occurrences)) in totals.into_iter().enumerate() {
-                    if records == 0 {
-                        continue;
-                    }
-                    let mut text = String::new();
-                    if slot != missing
-                        && let Some(column) = &column
-                    {
-                        // An ordinal of this column always resolves; an error leaves it empty.
-                        let _found = column.ord_to_str(slot as u64, &mut text);
-                    }
-                    let entry = values.entry(text).or_insert((0, 0));
+                // Ordinals counted, ascending: the dictionary resolves them in one sequential
+                // walk, far cheaper than a lookup per ordinal.
+                let ordinals: Vec<u64> = (0..missing)
+                    .filter(|slot| totals.get(*slot).is_some_and(|(records, _)| *records > 0))
+                    .map(|slot| slot as u64)
+                    .collect();
+                if let Some(column) = &column {
+                    let mut counted = ordinals
+                        .iter()
+                        .filter_map(|ordinal| totals.get(usize::try_from(*ordinal).ok()?).copied());
+                    // An error leaves the remaining values uncounted; a column read from this
+                    // segment resolves its own ordinals.
+                    let _resolved =
+                        column
+                            .dictionary()
+                            .sorted_ords_to_term_cb(&ordinals, |bytes| {
+                                if let Some((records, occurrences)) = counted.next() {
+                                    let entry = values
+                                        .entry(String::from_utf8_lossy(bytes).into_owned())
+                                        .or_insert((0, 0));
+                                    entry.0 += records;
+                                    entry.1 += occurrences;
+                                }
+                            });
+                }
+                if let Some((records, occurrences)) = totals.get(missing).copied()
+                    && records > 0
+                {
+                    let entry = values.entry(String::new()).or_insert((0, 0));
                     entry.0 += records;
                     entry.1 += occurrences;
                 }
-                values
+                Ok(values)
             })
             .collect()
     }
