@@ -21,7 +21,8 @@ use crate::operations::{self, served_bytes, to_served_with_type};
 use crate::patch::{PatchType, unsupported_patch_type};
 use crate::recording::RecordedRequest;
 use crate::resources::{
-    API_RESOURCES, DiscoveryPath, ParsedPath, ResourcePath, group_versions, parse_path,
+    API_RESOURCES, DiscoveryPath, ParsedPath, Representation, ResourcePath, group_versions,
+    parse_path,
 };
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::server::ConnectionAddress;
@@ -629,7 +630,12 @@ fn list(
         if position > 0 {
             body.push(b',');
         }
-        served_bytes(resource, item, false, &mut body);
+        match page.items_json.get(position) {
+            Some(Some(json)) if resource.representation == Representation::Storage => {
+                body.extend_from_slice(json);
+            }
+            _ => served_bytes(resource, item, false, &mut body),
+        }
     }
     body.extend_from_slice(b"]}");
     let mut response = (StatusCode::OK, body).into_response();

@@ -56,8 +56,23 @@ pub struct Change {
 #[derive(Debug, Clone)]
 struct StoredObject {
     object: Arc<Value>,
+    /// The object's JSON text, written once per write (as etcd keeps objects serialized), so a
+    /// LIST copies text instead of serializing every object again.
+    json: Arc<[u8]>,
     /// Server time of the last write (Event TTL counts from it).
     last_write: Timestamp,
+}
+
+impl StoredObject {
+    fn new(object: &Arc<Value>, last_write: Timestamp) -> StoredObject {
+        // Serializing a `Value` cannot fail (its map keys are strings).
+        let json = serde_json::to_vec(&**object).unwrap_or_default();
+        StoredObject {
+            object: Arc::clone(object),
+            json: json.into(),
+            last_write,
+        }
+    }
 }
 
 /// What the fake knows about one Event name over its whole life, across uids.
@@ -118,6 +133,9 @@ pub struct ListRequest<'a> {
 #[derive(Debug, Clone)]
 pub struct ListPage {
     pub items: Vec<Arc<Value>>,
+    /// The stored JSON text of each item, when the item is the object as it is now (items
+    /// that changed after the snapshot have none: serialize them).
+    pub items_json: Vec<Option<Arc<[u8]>>>,
     /// Key of the last item when more items follow.
     pub last_key_if_more: Option<String>,
     /// Items after this page (only when counted).
@@ -315,13 +333,8 @@ impl ClusterState {
         if kind == ResourceKind::Event {
             self.count_created_event(&namespace, &name, &object);
         }
-        self.store_mut(kind).insert(
-            key.clone(),
-            StoredObject {
-                object: Arc::clone(&object),
-                last_write: now,
-            },
-        );
+        self.store_mut(kind)
+            .insert(key.clone(), StoredObject::new(&object, now));
         self.publish(Change {
             revision,
             kind,
@@ -386,13 +399,8 @@ impl ClusterState {
             self.count_updated_event(namespace, name, &existing.object, &object);
         }
         let last_write = self.clock.now();
-        self.store_mut(kind).insert(
-            key.clone(),
-            StoredObject {
-                object: Arc::clone(&object),
-                last_write,
-            },
-        );
+        self.store_mut(kind)
+            .insert(key.clone(), StoredObject::new(&object, last_write));
         self.publish(Change {
             revision,
             kind,
@@ -575,16 +583,17 @@ impl ClusterState {
                 std::ops::Bound::Included(lower.as_str()),
                 std::ops::Bound::Unbounded,
             ))
-            .map(|(key, stored)| (key.as_str(), Some(&stored.object)))
+            .map(|(key, stored)| (key.as_str(), Some((&stored.object, Some(&stored.json)))))
             .peekable();
         let mut overlaid = overlay
             .range::<str, _>((
                 std::ops::Bound::Included(lower.as_str()),
                 std::ops::Bound::Unbounded,
             ))
-            .map(|(key, object)| (*key, *object))
+            .map(|(key, object)| (*key, object.map(|object| (object, None))))
             .peekable();
         let mut items = Vec::new();
+        let mut items_json = Vec::new();
         let mut last_key = None;
         let mut more = false;
         let mut remaining = 0_u64;
@@ -611,7 +620,9 @@ impl ClusterState {
                 // outside it is past every key inside it.
                 break;
             }
-            let Some(object) = object else { continue };
+            let Some((object, json)) = object else {
+                continue;
+            };
             if !matches(object) {
                 continue;
             }
@@ -648,10 +659,12 @@ impl ClusterState {
                 break;
             }
             items.push(Arc::clone(object));
+            items_json.push(json.map(Arc::clone));
             last_key = Some(key.to_string());
         }
         Ok(ListPage {
             items,
+            items_json,
             last_key_if_more: if more { last_key } else { None },
             remaining_item_count: (more && count_remaining).then_some(remaining),
         })
@@ -935,6 +948,35 @@ mod tests {
             })
             .unwrap();
         assert_eq!(fresh.remaining_item_count, Some(13));
+    }
+
+    #[test]
+    fn listed_items_carry_their_stored_text_unless_they_changed_after_the_snapshot() {
+        let mut state = state(100);
+        for name in ["a", "b"] {
+            state.create(&PODS, pod("ns", name), false).unwrap();
+        }
+        let snapshot = state.revision();
+        state.delete(&PODS, "ns", "a").unwrap();
+        let page = state
+            .list_page(&ListRequest {
+                kind: ResourceKind::Pod,
+                namespace: Some("ns"),
+                snapshot,
+                start_key: None,
+                limit: None,
+                matches: &|_| true,
+                count_remaining: false,
+            })
+            .unwrap();
+        assert_eq!(page.items.len(), 2);
+        assert_eq!(page.items_json.len(), 2);
+        assert!(page.items_json[0].is_none(), "a changed after the snapshot");
+        let stored = page.items_json[1].as_deref().unwrap();
+        assert_eq!(
+            serde_json::from_slice::<Value>(stored).unwrap(),
+            *page.items[1]
+        );
     }
 
     #[test]
