@@ -815,6 +815,26 @@ mod tests {
     use crate::resources::{CORE_EVENTS, PODS};
     use serde_json::json;
 
+    /// A page of the Pods of `ns` at `snapshot`, without selectors (so counted).
+    fn pods_page(
+        state: &ClusterState,
+        snapshot: u64,
+        start_key: Option<&str>,
+        limit: Option<usize>,
+    ) -> ListPage {
+        state
+            .list_page(&ListRequest {
+                kind: ResourceKind::Pod,
+                namespace: Some("ns"),
+                snapshot,
+                start_key,
+                limit,
+                matches: &|_| true,
+                count_remaining: true,
+            })
+            .unwrap()
+    }
+
     fn state(history: usize) -> ClusterState {
         let (revision_tx, _) = watch::channel(0);
         ClusterState::new(100, history, Clock::new(ClockMode::System), revision_tx)
@@ -848,17 +868,7 @@ mod tests {
         changed.insert("spec".into(), json!({"nodeName": "n"}));
         state.update(&PODS, "ns", "b", changed).unwrap();
 
-        let page = state
-            .list_page(&ListRequest {
-                kind: ResourceKind::Pod,
-                namespace: Some("ns"),
-                snapshot,
-                start_key: None,
-                limit: None,
-                matches: &|_| true,
-                count_remaining: true,
-            })
-            .unwrap();
+        let page = pods_page(&state, snapshot, None, None);
         let names = page
             .items
             .iter()
@@ -879,17 +889,7 @@ mod tests {
         state.delete(&PODS, "ns", "d").unwrap();
         state.create(&PODS, pod("ns", "f"), false).unwrap();
         state.create(&PODS, pod("ns", "g"), false).unwrap();
-        let page = state
-            .list_page(&ListRequest {
-                kind: ResourceKind::Pod,
-                namespace: Some("ns"),
-                snapshot,
-                start_key: None,
-                limit: Some(2),
-                matches: &|_| true,
-                count_remaining: true,
-            })
-            .unwrap();
+        let page = pods_page(&state, snapshot, None, Some(2));
         assert_eq!(page.items.len(), 2);
         assert_eq!(page.remaining_item_count, Some(3));
         assert_eq!(page.last_key_if_more.as_deref(), Some("ns/b"));
@@ -908,17 +908,7 @@ mod tests {
         let mut start: Option<String> = None;
         let mut counts = Vec::new();
         loop {
-            let page = state
-                .list_page(&ListRequest {
-                    kind: ResourceKind::Pod,
-                    namespace: Some("ns"),
-                    snapshot,
-                    start_key: start.as_deref(),
-                    limit: Some(5),
-                    matches: &|_| true,
-                    count_remaining: true,
-                })
-                .unwrap();
+            let page = pods_page(&state, snapshot, start.as_deref(), Some(5));
             let Some(last_key) = page.last_key_if_more else {
                 break;
             };
@@ -936,17 +926,7 @@ mod tests {
         // Each page's count was taken by the next page; the last one has none to pass on.
         assert_eq!(state.memo().recent.len(), 1);
         // A page asked for afresh (no memo for this start) counts the same.
-        let fresh = state
-            .list_page(&ListRequest {
-                kind: ResourceKind::Pod,
-                namespace: Some("ns"),
-                snapshot,
-                start_key: Some("ns/p04\u{0}"),
-                limit: Some(5),
-                matches: &|_| true,
-                count_remaining: true,
-            })
-            .unwrap();
+        let fresh = pods_page(&state, snapshot, Some("ns/p04\u{0}"), Some(5));
         assert_eq!(fresh.remaining_item_count, Some(13));
     }
 
@@ -958,17 +938,7 @@ mod tests {
         }
         let snapshot = state.revision();
         state.delete(&PODS, "ns", "a").unwrap();
-        let page = state
-            .list_page(&ListRequest {
-                kind: ResourceKind::Pod,
-                namespace: Some("ns"),
-                snapshot,
-                start_key: None,
-                limit: None,
-                matches: &|_| true,
-                count_remaining: false,
-            })
-            .unwrap();
+        let page = pods_page(&state, snapshot, None, None);
         assert_eq!(page.items.len(), 2);
         assert_eq!(page.items_json.len(), 2);
         assert!(page.items_json[0].is_none(), "a changed after the snapshot");
