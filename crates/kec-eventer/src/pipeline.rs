@@ -133,6 +133,8 @@ impl Eventer {
             ),
         }
         .map_err(crate::Error::InvalidConfig)?;
+        // Cancelled when a sink stops on its own (see `Eventer::failed`).
+        let failed = CancellationToken::new();
         let mut outputs = Vec::new();
         let mut sink_stats = Vec::new();
         let mut draining_tasks = Vec::new();
@@ -177,6 +179,7 @@ impl Eventer {
                         stats.clone(),
                         stats_of_sink.clone(),
                         sink_cancel.clone(),
+                        failed.clone(),
                     )?;
                     draining_tasks.push(tasks.batcher);
                     sender_tasks.push(tasks.sender);
@@ -203,7 +206,6 @@ impl Eventer {
         state.save(&state_path)?;
 
         let (events_tx, events_rx) = mpsc::channel(config.channel_capacity);
-        let failed = CancellationToken::new();
         let enricher = config
             .enrichment
             .enabled

@@ -185,6 +185,7 @@ impl CenterSinkConfig {
         stats: Arc<EventerStats>,
         sink_stats: Arc<SinkStats>,
         cancel: CancellationToken,
+        failed: CancellationToken,
     ) -> Result<CenterSinkTasks> {
         let client = crate::sinks::http::client(Duration::from_millis(self.request_timeout_ms))?;
         let token = self.token()?;
@@ -197,6 +198,7 @@ impl CenterSinkConfig {
             wake: wake.clone(),
             done: batcher_done.clone(),
             cancel: cancel.clone(),
+            failed,
         };
         let sender = Sender {
             config: self.clone(),
@@ -230,6 +232,8 @@ struct Batcher {
     wake: Arc<Notify>,
     done: Arc<AtomicBool>,
     cancel: CancellationToken,
+    /// Cancelled when this sink gives up (the eventer then stops; see [`Batcher::run`]).
+    failed: CancellationToken,
 }
 
 impl Batcher {
@@ -292,12 +296,14 @@ impl Batcher {
         self.wake.notify_one();
     }
 
-    /// A batch could not be spooled: its Events are gone from memory, so the sink stops (the
-    /// fan-out then fails the eventer; see [`Batcher::run`]).
+    /// A batch could not be spooled: its Events are gone from memory, so the sink stops and
+    /// the eventer fails (see [`Batcher::run`]).
     fn give_up(&self, error: &Error) {
         tracing::error!(%error, "cannot spool a batch; the center sink stops");
         self.done.store(true, Ordering::SeqCst);
         self.wake.notify_one();
+        // At once, not at the next Event the fan-out would fail to hand on.
+        self.failed.cancel();
     }
 
     /// Backpressure: while the spool is over its limit, wait (unless shutting down, when the
