@@ -815,7 +815,15 @@ mod tests {
         // The Event without any time is shown as such, never as a made-up age.
         assert!(body.contains(">unknown</span>"));
         // Click-to-filter links; the raw Event is read when a row opens, not shipped with it.
-        assert!(body.contains("/events?reason=BackOff"));
+        assert!(body.contains("/events?q=reason:BackOff"), "a reason adds its term");
+        assert!(
+            body.contains(r#"data-exclude="/events?q=-reason:BackOff""#),
+            "Alt-click excludes it"
+        );
+        assert!(
+            body.contains("/events?q=kind:Pod%20name:web-1%20namespace:shop"),
+            "an object adds its three terms"
+        );
         assert!(!body.contains("&#34;involvedObject&#34;"));
         let at = body
             .find("data-detail-url=\"")
@@ -828,6 +836,7 @@ mod tests {
         assert_eq!(status, StatusCode::OK, "{detail}");
         assert!(detail.contains("&#34;involvedObject&#34;"), "{detail}");
         assert!(detail.contains("Copy JSON"));
+        assert!(detail.contains("Filter out"), "fields filter for and out");
         let (status, _, missing) = get(&state, "/events/record?t=1&seq=999999", &[]).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
         let (status, _, _) = get(&state, "/events/record?t=x", &[]).await;

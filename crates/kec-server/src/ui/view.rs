@@ -7,6 +7,7 @@ use kec_store::{AggregateRow, Field, Filter};
 use serde_json::json;
 
 use crate::api::EventQuery;
+use crate::ui::details::{term_clause, with_clause};
 use crate::ui::format;
 use crate::ui::query::UiQuery;
 
@@ -300,6 +301,21 @@ pub(crate) struct FieldView {
     pub value: String,
     /// Link that filters on this value, for filterable fields.
     pub filter_url: Option<String>,
+    /// Link that filters this value out.
+    pub exclude_url: Option<String>,
+}
+
+/// The view with `field:value` added to its query box (the cluster picks the cluster).
+fn filter_for(query: &UiQuery, field: Field, value: &str) -> String {
+    if field == Field::Cluster {
+        return query.with("cluster", value).page_url();
+    }
+    with_clause(query, &term_clause(field, value)).page_url()
+}
+
+/// The view with `-field:value` added to its query box.
+fn filter_out(query: &UiQuery, field: Field, value: &str) -> String {
+    with_clause(query, &format!("-{}", term_clause(field, value))).page_url()
 }
 
 /// One table row: one stored record.
@@ -316,10 +332,12 @@ pub(crate) struct RowView {
     pub time_title: String,
     pub reason: String,
     pub reason_url: String,
+    pub reason_exclude_url: String,
     pub object: String,
     pub object_url: String,
     pub namespace: String,
     pub namespace_url: String,
+    pub namespace_exclude_url: String,
     pub message: String,
     pub count_compact: String,
     pub count_title: String,
@@ -327,6 +345,7 @@ pub(crate) struct RowView {
     pub delta: Option<String>,
     pub node: String,
     pub node_url: String,
+    pub node_exclude_url: String,
     pub cluster: String,
     pub cluster_url: String,
     /// The expanded row's content (fields, raw Event), fetched when the row opens.
@@ -389,14 +408,11 @@ fn links(record: &EventRecord) -> Vec<(String, String)> {
         ));
     }
     let mut clauses = vec![
-        crate::ui::details::term_clause(Field::Kind, &object.kind),
-        crate::ui::details::term_clause(Field::Name, &object.name),
+        term_clause(Field::Kind, &object.kind),
+        term_clause(Field::Name, &object.name),
     ];
     if !object.namespace.is_empty() {
-        clauses.push(crate::ui::details::term_clause(
-            Field::Namespace,
-            &object.namespace,
-        ));
+        clauses.push(term_clause(Field::Namespace, &object.namespace));
     }
     let context = UiQuery::default()
         .with("cluster", &record.cluster)
@@ -419,18 +435,17 @@ pub(crate) fn detail_url(query: &UiQuery, record: &EventRecord) -> String {
 
 impl RowView {
     pub(crate) fn new(record: &EventRecord, query: &UiQuery, now_ms: i64) -> RowView {
-        let filter_url = |field: Field| {
-            query
-                .with(field.as_str(), field.value_of(record))
-                .page_url()
-        };
+        let filter_url = |field: Field| filter_for(query, field, field.value_of(record));
+        let exclude_url = |field: Field| filter_out(query, field, field.value_of(record));
         let namespace = Field::Namespace.value_of(record).to_string();
-        let mut object_query = query
-            .with("kind", &record.object.kind)
-            .with("name", &record.object.name);
+        let mut object_clauses = vec![
+            term_clause(Field::Kind, &record.object.kind),
+            term_clause(Field::Name, &record.object.name),
+        ];
         if !record.object.namespace.is_empty() {
-            object_query = object_query.with("namespace", &record.object.namespace);
+            object_clauses.push(term_clause(Field::Namespace, &record.object.namespace));
         }
+        let object_query = with_clause(query, &object_clauses.join(" "));
         let object = if record.object.kind.is_empty() {
             record.object.name.clone()
         } else {
@@ -455,9 +470,11 @@ impl RowView {
             time_title,
             reason: record.reason.clone(),
             reason_url: filter_url(Field::Reason),
+            reason_exclude_url: exclude_url(Field::Reason),
             object,
             object_url: object_query.page_url(),
             namespace_url: filter_url(Field::Namespace),
+            namespace_exclude_url: exclude_url(Field::Namespace),
             namespace,
             message: record.message.clone(),
             count_compact: format::compact(record.count),
@@ -470,6 +487,7 @@ impl RowView {
                 .then(|| format!("+{}", format::compact(record.occurrences))),
             node: record.node.clone(),
             node_url: filter_url(Field::Node),
+            node_exclude_url: exclude_url(Field::Node),
             cluster: record.cluster.clone(),
             cluster_url: filter_url(Field::Cluster),
             detail_url: detail_url(query, record),
@@ -488,17 +506,18 @@ fn raw_json(record: &EventRecord) -> String {
 fn fields(record: &EventRecord, query: &UiQuery, now_ms: i64) -> Vec<FieldView> {
     let filterable = |label, field: Field| {
         let value = field.value_of(record).to_string();
-        let filter_url = Some(query.with(field.as_str(), &value).page_url());
         FieldView {
             label,
+            filter_url: Some(filter_for(query, field, &value)),
+            exclude_url: Some(filter_out(query, field, &value)),
             value,
-            filter_url,
         }
     };
     let plain = |label, value: String| FieldView {
         label,
         value,
         filter_url: None,
+        exclude_url: None,
     };
     let time = |ms: i64| {
         format!(
