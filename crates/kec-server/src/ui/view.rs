@@ -288,7 +288,7 @@ pub(crate) fn chips(query: &UiQuery) -> Vec<ChipView> {
     query
         .filters()
         .map(|(key, value)| ChipView {
-            label: if key == "q" { "text" } else { key },
+            label: if key == "q" { "query" } else { key },
             value: value.to_string(),
             remove_url: query.without(key).page_url(),
         })
