@@ -426,33 +426,39 @@ async fn pages_work_in_a_real_browser() {
         "return document.getElementById('tail-status').textContent === 'connected'",
     )
     .await;
-    let probe = |uid: &str, reason: &str| {
+    let probe = |uid: &str, reason: &str, count: i64| {
         serde_json::json!({
             "apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": uid, "namespace": "shop", "uid": uid, "resourceVersion": "1"},
+            "metadata": {"name": uid, "namespace": "shop", "uid": uid, "resourceVersion": count.to_string()},
             "involvedObject": {"kind": "Pod", "namespace": "shop", "name": "tail-probe"},
-            "reason": reason, "message": "seen by the live tail", "type": "Warning", "count": 1,
+            "reason": reason, "message": "seen by the live tail", "type": "Warning", "count": count,
             "lastTimestamp": jiff::Timestamp::now().to_string(),
         })
         .to_string()
     };
+    let ingest = |body: String| {
+        let state = state.clone();
+        async move {
+            let response = kec_server::app(state)
+                .oneshot(
+                    axum::http::Request::builder()
+                        .method("POST")
+                        .uri("/api/v1/clusters/demo/events")
+                        .body(Body::from(body))
+                        .expect("request"),
+                )
+                .await
+                .expect("infallible");
+            assert!(response.status().is_success());
+        }
+    };
     // The query excludes the first; the second shows.
-    let event = format!(
+    ingest(format!(
         "{}\n{}",
-        probe("browser-probe-0", "KecTailSkipped"),
-        probe("browser-probe-1", "KecTailProbe")
-    );
-    let response = kec_server::app(state.clone())
-        .oneshot(
-            axum::http::Request::builder()
-                .method("POST")
-                .uri("/api/v1/clusters/demo/events")
-                .body(Body::from(event))
-                .expect("request"),
-        )
-        .await
-        .expect("infallible");
-    assert!(response.status().is_success());
+        probe("browser-probe-0", "KecTailSkipped", 1),
+        probe("browser-probe-1", "KecTailProbe", 1)
+    ))
+    .await;
     wait_until(
         &client,
         "the new event in the table",
@@ -469,6 +475,17 @@ async fn pages_work_in_a_real_browser() {
         .await
         .expect("script");
     assert_eq!(skipped, false, "the tail applies the query");
+    // A repeat of the same Event updates its row's ×N instead of adding a row.
+    ingest(probe("browser-probe-1", "KecTailProbe", 4)).await;
+    let rows = wait_until(
+        &client,
+        "the repeat's ×4",
+        "const rows = Array.from(document.querySelectorAll('#results tr.ev'))
+           .filter(row => row.querySelector('.c-reason').textContent.includes('KecTailProbe'));
+         return rows.some(row => row.querySelector('.c-occ').textContent.includes('×4')) ? rows.length : 0;",
+    )
+    .await;
+    assert_eq!(rows, 1, "one row for the Event, its count updated");
     let png = client.screenshot().await.expect("screenshot");
     std::fs::write(screenshots_dir().join("events-live-tail.png"), png).expect("write");
     assert!(console_errors(&client).await.is_empty());
