@@ -835,6 +835,22 @@ impl EmbeddedStore {
         Ok(into_rows(request, totals))
     }
 
+    /// Runs `collector` over the documents `filter` matches, one fruit per partition (for
+    /// collectors that other modules own, such as the rollups' edge collector).
+    pub(crate) fn collect_per_partition<C: tantivy::collector::Collector>(
+        &self,
+        filter: &Filter,
+        collector: &C,
+    ) -> Result<Vec<C::Fruit>> {
+        let mut fruits = Vec::new();
+        for partition in self.partitions_for(filter)? {
+            let searcher = partition.reader.searcher();
+            let query = self.build_query(filter)?;
+            fruits.push(searcher.search(&query, collector)?);
+        }
+        Ok(fruits)
+    }
+
     /// [`EmbeddedStore::aggregate`] before rows are made: the index's sums by (bucket, group).
     pub(crate) fn aggregate_totals(&self, request: &AggregateRequest) -> Result<GroupTotals> {
         let collector = GroupCollector {

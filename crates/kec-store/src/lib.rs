@@ -30,7 +30,7 @@ pub use embedded::{
 pub use filter::{Field, Filter, TermFilter};
 pub use query::{EventPageRequest, EventSearch, Grouping, RecordMatcher};
 pub use query::{Output, QueryRequest, QueryResult, SeriesLine, Value};
-pub use rollup::{Dimension, RollupAnswer, RollupQuery, RollupStats};
+pub use rollup::{Dimension, RollupAnswer, RollupQuery, RollupStats, RollupView};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]

@@ -23,8 +23,9 @@ use std::sync::Arc;
 
 use kec_model::EventRecord;
 use serde::{Deserialize, Serialize};
-use tantivy::columnar::StrColumn;
-use tantivy::{DocId, SegmentReader};
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use crate::aggregate::{AggregateRequest, AggregateRow, GroupTotals, into_rows, merge_into};
 use crate::embedded::{EmbeddedStore, Partition};
@@ -398,7 +399,6 @@ impl Rollups {
 
     /// Sums of `query` over `[from_ms, to_ms)`, which must be aligned to the query dimension's
     /// granularity, as `(bucket, group) -> (records, occurrences)` like the index collector.
-    #[cfg(test)]
     pub(crate) fn totals(&self, query: &RollupQuery, from_ms: i64, to_ms: i64) -> GroupTotals {
         let mut totals = GroupTotals::new();
         for ((bucket, group), sums) in self.id_totals(query, from_ms, to_ms) {
@@ -641,6 +641,19 @@ impl EmbeddedStore {
                 merge_into(&mut edges, self.aggregate_totals(&edge)?);
             }
         }
+        self.combine(query, &request, start, end, edges)
+    }
+
+    /// The rollups' sums over `[start, end)` plus `edges` (sums of the rest of the range,
+    /// already computed), ranked and limited as the index path would.
+    fn combine(
+        &self,
+        query: &RollupQuery,
+        request: &AggregateRequest,
+        start: i64,
+        end: i64,
+        edges: GroupTotals,
+    ) -> Result<RollupAnswer> {
         let rollups = self.rollups.read()?;
         let mut by_id = rollups.id_totals(query, start, end);
         // Edge groups by id; a value the rollups have not seen (committed between the two
@@ -702,14 +715,223 @@ impl EmbeddedStore {
             entry.1 += sums.occurrences;
         }
         Ok(RollupAnswer {
-            rows: into_rows(&request, totals),
+            rows: into_rows(request, totals),
             groups,
+        })
+    }
+
+    /// A view of `[from_ms, to_ms)` for several rollup queries over that same range: the
+    /// ragged edges (before the first and after the last whole hour) are read from the index
+    /// once, in one pass per edge, instead of once per query.
+    pub fn rollup_view(&self, from_ms: i64, to_ms: i64) -> Result<RollupView<'_>> {
+        let start = align_up(from_ms, HOUR_MS);
+        let end = to_ms.div_euclid(HOUR_MS) * HOUR_MS;
+        let mut edges = Rollups::new();
+        if start < end {
+            for (edge_from, edge_to) in [(from_ms, start), (end, to_ms)] {
+                if edge_from < edge_to {
+                    let filter = Filter::default().between(edge_from, edge_to);
+                    for fruit in self.collect_per_partition(&filter, &EdgeCollector)? {
+                        edges.merge(fruit.map_err(Error::Corrupt)?);
+                    }
+                }
+            }
+        }
+        Ok(RollupView {
+            store: self,
+            from_ms,
+            to_ms,
+            start,
+            end,
+            edges,
         })
     }
 
     /// Sizes and memory of the rollups.
     pub fn rollup_stats(&self) -> Result<RollupStats> {
         Ok(self.rollups.read()?.stats())
+    }
+}
+
+/// Rollup queries over one range whose edges were read once ([`EmbeddedStore::rollup_view`]).
+pub struct RollupView<'a> {
+    store: &'a EmbeddedStore,
+    from_ms: i64,
+    to_ms: i64,
+    /// The whole hours of the range: `[start, end)`.
+    start: i64,
+    end: i64,
+    /// Rollups of the documents of the edges.
+    edges: Rollups,
+}
+
+impl RollupView<'_> {
+    /// [`EmbeddedStore::rollup_groups`] of `query`, whose range must be the view's (any other
+    /// range, and buckets finer than the rollups', are answered without the view).
+    pub fn query(&self, query: &RollupQuery) -> Result<RollupAnswer> {
+        let finer = query.bucket_ms.is_some_and(|bucket_ms| {
+            bucket_ms <= 0 || bucket_ms % query.dimension.granularity_ms() != 0
+        });
+        if finer
+            || query.from_ms != self.from_ms
+            || query.to_ms != self.to_ms
+            || self.start >= self.end
+        {
+            return self.store.rollup_groups(query);
+        }
+        let request = query.request();
+        let edges = self.edges.totals(query, i64::MIN, i64::MAX);
+        self.store
+            .combine(query, &request, self.start, self.end, edges)
+    }
+}
+
+/// The string fields an edge document contributes, in [`Contribution`] order.
+const EDGE_FIELDS: [Field; 7] = [
+    Field::Cluster,
+    Field::Type,
+    Field::Namespace,
+    Field::Kind,
+    Field::Name,
+    Field::Reason,
+    Field::Category,
+];
+const NO_ORDINAL: u64 = u64::MAX;
+
+/// Collects the rollups of the documents a query matches (the ragged edges of a range).
+struct EdgeCollector;
+
+/// One matched document: its time, occurrences and term ordinals.
+struct EdgeDoc {
+    time_ms: i64,
+    occurrences: i64,
+    ordinals: [u64; EDGE_FIELDS.len()],
+}
+
+struct EdgeSegmentCollector {
+    columns: Vec<Option<StrColumn>>,
+    time: Column<i64>,
+    occurrences: Column<i64>,
+    docs: Vec<EdgeDoc>,
+}
+
+type EdgeFruit = std::result::Result<Rollups, String>;
+
+impl Collector for EdgeCollector {
+    type Fruit = EdgeFruit;
+    type Child = EdgeSegmentCollector;
+
+    fn for_segment(
+        &self,
+        _segment_local_id: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<EdgeSegmentCollector> {
+        let fast_fields = segment.fast_fields();
+        let mut columns = Vec::with_capacity(EDGE_FIELDS.len());
+        for field in EDGE_FIELDS {
+            columns.push(fast_fields.str(field.as_str())?);
+        }
+        Ok(EdgeSegmentCollector {
+            columns,
+            time: fast_fields.i64("time_ms")?,
+            occurrences: fast_fields.i64("occurrences")?,
+            docs: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<EdgeFruit>) -> tantivy::Result<EdgeFruit> {
+        let mut merged = Rollups::new();
+        for fruit in fruits {
+            match fruit {
+                Ok(rollups) => merged.merge(rollups),
+                Err(error) => return Ok(Err(error)),
+            }
+        }
+        Ok(Ok(merged))
+    }
+}
+
+impl SegmentCollector for EdgeSegmentCollector {
+    type Fruit = EdgeFruit;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        let mut ordinals = [NO_ORDINAL; EDGE_FIELDS.len()];
+        for (slot, column) in ordinals.iter_mut().zip(&self.columns) {
+            if let Some(column) = column
+                && let Some(ordinal) = column.term_ords(doc).next()
+            {
+                *slot = ordinal;
+            }
+        }
+        self.docs.push(EdgeDoc {
+            time_ms: self.time.first(doc).unwrap_or_default(),
+            occurrences: self.occurrences.first(doc).unwrap_or_default(),
+            ordinals,
+        });
+    }
+
+    /// Resolves each column's distinct ordinals in one sorted pass over its dictionary, then
+    /// adds the documents.
+    fn harvest(self) -> EdgeFruit {
+        let mut rollups = Rollups::new();
+        let empty = rollups.intern("");
+        let mut resolved: Vec<(Vec<u64>, Vec<u32>)> = Vec::with_capacity(EDGE_FIELDS.len());
+        for (index, column) in self.columns.iter().enumerate() {
+            let mut ordinals: Vec<u64> = self
+                .docs
+                .iter()
+                .filter_map(|doc| doc.ordinals.get(index).copied())
+                .filter(|ordinal| *ordinal != NO_ORDINAL)
+                .collect();
+            ordinals.sort_unstable();
+            ordinals.dedup();
+            let mut ids = Vec::with_capacity(ordinals.len());
+            if let Some(column) = column {
+                column
+                    .dictionary()
+                    .sorted_ords_to_term_cb(&ordinals, |bytes| {
+                        ids.push(rollups.intern(&String::from_utf8_lossy(bytes)));
+                    })
+                    .map_err(|error| format!("edge dictionary: {error}"))?;
+            }
+            ids.resize(ordinals.len(), empty);
+            resolved.push((ordinals, ids));
+        }
+        let id = |doc: &EdgeDoc, index: usize| {
+            let ordinal = doc.ordinals.get(index).copied().unwrap_or(NO_ORDINAL);
+            resolved
+                .get(index)
+                .and_then(|(ordinals, ids)| {
+                    ordinals
+                        .binary_search(&ordinal)
+                        .ok()
+                        .and_then(|at| ids.get(at).copied())
+                })
+                .unwrap_or(empty)
+        };
+        let contributions: Vec<Contribution> = self
+            .docs
+            .iter()
+            .map(|doc| Contribution {
+                time_ms: doc.time_ms,
+                occurrences: doc.occurrences,
+                cluster: id(doc, 0),
+                event_type: id(doc, 1),
+                namespace: id(doc, 2),
+                kind: id(doc, 3),
+                name: id(doc, 4),
+                reason: id(doc, 5),
+                category: id(doc, 6),
+            })
+            .collect();
+        for contribution in contributions {
+            rollups.add(contribution, 1);
+        }
+        Ok(rollups)
     }
 }
 

@@ -95,6 +95,15 @@ fn assert_agrees(store: &EmbeddedStore, end_ms: i64, label: &str) -> usize {
             .map(|row| row.group)
             .collect();
         assert_eq!(answer.groups, groups.len(), "{label}: groups of {query:?}");
+        // A view reads the edges once for every query of its range: the same answers.
+        let view = store.rollup_view(query.from_ms, query.to_ms).unwrap();
+        let viewed = view.query(&query).unwrap();
+        assert_eq!(viewed.rows, actual, "{label}: view of {query:?}");
+        assert_eq!(
+            viewed.groups,
+            groups.len(),
+            "{label}: view groups of {query:?}"
+        );
         if !actual.is_empty() {
             non_empty += 1;
         }

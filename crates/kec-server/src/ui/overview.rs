@@ -112,6 +112,17 @@ pub(crate) fn read(
     buckets: Buckets,
 ) -> kec_store::Result<OverviewData> {
     let (previous_from, previous_to) = scope.previous();
+    // Each range's ragged edges are read from the index once, for all its queries.
+    let current = store.rollup_view(scope.from_ms, scope.to_ms)?;
+    let previous = store.rollup_view(previous_from, previous_to)?;
+    let ask = |query: RollupQuery| {
+        let view = if query.from_ms == scope.from_ms {
+            &current
+        } else {
+            &previous
+        };
+        view.query(&query)
+    };
     let now = |dimension| RollupQuery {
         cluster: scope.cluster.clone(),
         ..RollupQuery::new(dimension, scope.from_ms, scope.to_ms)
@@ -128,37 +139,35 @@ pub(crate) fn read(
     };
     let all_clusters = scope.cluster.is_none();
     // Distinct groups only: one row is named, the rest only counted.
-    let count = |query: RollupQuery| {
-        store
-            .rollup_groups(&RollupQuery { limit: 1, ..query })
-            .map(|answer| answer.groups)
-    };
-    let objects = store.rollup_groups(&RollupQuery {
+    let count =
+        |query: RollupQuery| ask(RollupQuery { limit: 1, ..query }).map(|answer| answer.groups);
+    let objects = ask(RollupQuery {
         limit: TOP,
         ..now(Dimension::WarningObject)
     })?;
     Ok(OverviewData {
-        histogram: store.rollup(&RollupQuery {
+        histogram: ask(RollupQuery {
             bucket_ms: Some(buckets.histogram_ms),
             ..now(Dimension::Type)
-        })?,
-        previous_by_type: store.rollup(&before(Dimension::Type))?,
-        categories: store.rollup(&now(Dimension::Category))?,
-        previous_categories: store.rollup(&before(Dimension::Category))?,
-        reasons: store.rollup(&warnings(Dimension::Reason, Some(buckets.spark_ms), TOP))?,
-        namespaces: store.rollup(&warnings(Dimension::Namespace, Some(buckets.heat_ms), TOP))?,
+        })?
+        .rows,
+        previous_by_type: ask(before(Dimension::Type))?.rows,
+        categories: ask(now(Dimension::Category))?.rows,
+        previous_categories: ask(before(Dimension::Category))?.rows,
+        reasons: ask(warnings(Dimension::Reason, Some(buckets.spark_ms), TOP))?.rows,
+        namespaces: ask(warnings(Dimension::Namespace, Some(buckets.heat_ms), TOP))?.rows,
         objects: objects.rows,
         object_count: objects.groups,
         previous_objects: count(before(Dimension::WarningObject))?,
         problem_nodes: count(now(Dimension::ProblemNode))?,
         previous_problem_nodes: count(before(Dimension::ProblemNode))?,
         cluster_totals: if all_clusters {
-            store.rollup(&now(Dimension::Cluster))?
+            ask(now(Dimension::Cluster))?.rows
         } else {
             Vec::new()
         },
         cluster_warnings: if all_clusters {
-            store.rollup(&warnings(Dimension::Cluster, Some(buckets.spark_ms), 0))?
+            ask(warnings(Dimension::Cluster, Some(buckets.spark_ms), 0))?.rows
         } else {
             Vec::new()
         },
