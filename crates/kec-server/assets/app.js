@@ -562,6 +562,42 @@
   let tailSource = null;
   let tailUrl = "";
   let tailNew = 0;
+  // Rows the tail added stay under a cap: the oldest go first, and the status says so.
+  const TAIL_CAP = 500;
+  let tailDropped = 0;
+  let tailTimes = [];
+  let tailDisconnected = false;
+
+  /** "12 new · 4/min · 3 older rows dropped". */
+  function tailSummary(extra) {
+    const now = Date.now();
+    tailTimes = tailTimes.filter(function (t) { return now - t < 60000; });
+    let text = tailNew + " new · " + tailTimes.length + "/min";
+    if (tailDropped) text += " · " + tailDropped + " older rows dropped";
+    return extra ? text + ", " + extra : text;
+  }
+
+  function capTail(tbody) {
+    const added = Array.from(tbody.querySelectorAll("tr.ev.tail-new, tr.ev.tail-repeat"));
+    for (let index = added.length - 1; index >= TAIL_CAP; index -= 1) {
+      const detail = detailOf(added[index]);
+      if (detail) detail.remove();
+      added[index].remove();
+      tailDropped += 1;
+    }
+  }
+
+  function tailGapRow(text) {
+    const tbody = document.querySelector("#results tbody.rows");
+    if (!tbody) return;
+    const row = document.createElement("tr");
+    row.className = "tail-gap";
+    const cell = document.createElement("td");
+    cell.colSpan = 9;
+    cell.textContent = text;
+    row.appendChild(cell);
+    tbody.insertBefore(row, tbody.firstElementChild);
+  }
 
   function tailStatus(text) {
     const status = document.getElementById("tail-status");
@@ -618,6 +654,7 @@
     rows.forEach(function (row) { row.classList.add(repeat ? "tail-repeat" : "tail-new"); });
     const first = tbody.firstElementChild;
     rows.forEach(function (row) { tbody.insertBefore(row, first); });
+    capTail(tbody);
     updateTimes(tbody);
   }
 
@@ -632,19 +669,34 @@
     let item;
     try { item = JSON.parse(message.data); } catch (error) { return; }
     tailNew += 1;
+    tailTimes.push(Date.now());
     if (tailPauseReason()) {
       tailHeld.push(item);
       tailBanner();
-      tailStatus(tailNew + " new, paused");
+      tailStatus(tailSummary("paused"));
       return;
     }
     tailResumed = false;
     showTailItem(item);
-    tailStatus(tailNew + " new");
+    tailStatus(tailSummary());
   }
 
   document.addEventListener("mouseover", function (event) {
     tailHover = !!event.target.closest("#results .table-wrap");
+  });
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest("[data-tail-clear]")) return;
+    document.querySelectorAll("#results tr.ev.tail-new, #results tr.ev.tail-repeat").forEach(function (row) {
+      const detail = detailOf(row);
+      if (detail) detail.remove();
+      row.remove();
+    });
+    document.querySelectorAll("#results tr.tail-gap").forEach(function (row) { row.remove(); });
+    tailHeld = [];
+    tailNew = 0;
+    tailDropped = 0;
+    tailBanner();
+    if (tailSource) tailStatus("cleared");
   });
   document.addEventListener("click", function (event) {
     if (!event.target.closest("[data-tail-resume]")) return;
@@ -662,19 +714,33 @@
     if (tailSource) { tailSource.close(); tailSource = null; }
     const toggle = document.getElementById("tail");
     if (toggle) toggle.checked = on;
+    const clear = document.getElementById("tail-clear");
+    if (clear) clear.hidden = !on;
     if (!on) { tailStatus(""); return; }
     tailUrl = currentTailUrl();
     if (!tailUrl || typeof window.EventSource === "undefined") { tailStatus("unavailable"); return; }
     tailNew = 0;
+    tailDropped = 0;
+    tailTimes = [];
     tailHeld = [];
     tailBanner();
     tailSource = new EventSource(tailUrl);
-    tailSource.addEventListener("open", function () { tailStatus(tailNew ? tailNew + " new" : "connected"); });
+    tailSource.addEventListener("open", function () {
+      tailDisconnected = false;
+      tailStatus(tailNew ? tailSummary() : "connected");
+    });
     tailSource.addEventListener("event", onTailEvent);
     tailSource.addEventListener("gap", function (message) {
-      tailStatus("fell behind: " + message.data + " events skipped, refresh to see them");
+      const text = "fell behind: " + message.data + " events skipped, refresh to see them";
+      tailGapRow(text);
+      tailStatus(text);
     });
-    tailSource.addEventListener("error", function () { tailStatus("reconnecting…"); });
+    tailSource.addEventListener("error", function () {
+      tailStatus("reconnecting…");
+      if (tailDisconnected) return;
+      tailDisconnected = true;
+      tailGapRow("disconnected at " + new Date().toLocaleTimeString() + "; events in between show after a refresh");
+    });
   }
 
   /** After the results change, a running tail follows their filters. */

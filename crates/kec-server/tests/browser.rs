@@ -486,8 +486,33 @@ async fn pages_work_in_a_real_browser() {
     )
     .await;
     assert_eq!(rows, 1, "one row for the Event, its count updated");
+    let status = client
+        .execute(
+            "return document.getElementById('tail-status').textContent",
+            Vec::new(),
+        )
+        .await
+        .expect("script");
+    assert!(
+        status.as_str().unwrap_or_default().contains("/min"),
+        "a rate: {status}"
+    );
     let png = client.screenshot().await.expect("screenshot");
     std::fs::write(screenshots_dir().join("events-live-tail.png"), png).expect("write");
+    // Clear removes what the tail added.
+    client
+        .find(Locator::Id("tail-clear"))
+        .await
+        .expect("clear button")
+        .click()
+        .await
+        .expect("click");
+    wait_until(
+        &client,
+        "the tail's rows cleared",
+        "return !document.querySelector('#results tr.ev.tail-new, #results tr.ev.tail-repeat')",
+    )
+    .await;
     assert!(console_errors(&client).await.is_empty());
     client.close().await.expect("session closes");
 }

@@ -815,7 +815,10 @@ mod tests {
         // The Event without any time is shown as such, never as a made-up age.
         assert!(body.contains(">unknown</span>"));
         // Click-to-filter links; the raw Event is read when a row opens, not shipped with it.
-        assert!(body.contains("/events?q=reason:BackOff"), "a reason adds its term");
+        assert!(
+            body.contains("/events?q=reason:BackOff"),
+            "a reason adds its term"
+        );
         assert!(
             body.contains(r#"data-exclude="/events?q=-reason:BackOff""#),
             "Alt-click excludes it"
