@@ -13,19 +13,19 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use kec_model::time::now_ms;
-use kec_store::{AggregateRequest, Field};
+use kec_store::{Field, Grouping};
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::api;
 use crate::error::ApiError;
 use crate::saved::{SavedQuery, Visualisation};
-use crate::tail::split_exclusions;
 use crate::ui::assets::AssetUrls;
+use crate::ui::details::{self, DetailsSearch};
 use crate::ui::format;
 use crate::ui::query::UiQuery;
 use crate::ui::scope::Params;
-use crate::ui::view::{self, HistogramView, NavItem, Range};
+use crate::ui::view::{self, HistogramView, NavItem};
 use crate::ui::{PageError, render};
 
 /// Request headers that name the user, as authenticating proxies set them (oauth2-proxy,
@@ -263,12 +263,7 @@ pub(crate) async fn open(State(state): State<AppState>, Path(id): Path<i64>, uri
     if shown_as.unwrap_or(saved.visualisation) == Visualisation::Table {
         return Redirect::to(&view.details_url).into_response();
     }
-    let now = now_ms();
     let query = UiQuery::from_pairs(parse_pairs(&saved.query));
-    let prepared = query
-        .event_query()
-        .map_err(ApiError::BadRequest)
-        .and_then(|event_query| Ok((event_query.filter(now)?, event_query)));
     let mut page = ChartPage {
         nav: view::nav("Queries"),
         assets: AssetUrls::new(),
@@ -278,32 +273,35 @@ pub(crate) async fn open(State(state): State<AppState>, Path(id): Path<i64>, uri
         totals: String::new(),
         error: None,
     };
-    let (mut filter, event_query) = match prepared {
-        Ok(prepared) => prepared,
+    // The same search the details page runs: the query box in the query language and the
+    // field parameters of the saved view.
+    let details = match DetailsSearch::of(&query, now_ms()) {
+        Ok(details) => details,
         Err(error) => {
             let (page_error, status) = PageError::of(&error, &format!("/queries/{id}"));
             page.error = Some(page_error);
             return render(status, &page, None);
         }
     };
-    split_exclusions(&mut filter);
-    let range = Range::of(&event_query, &filter, now);
+    let range = details.range;
     let bucket_ms = api::bucket_for(range.span_ms(), view::MAX_BUCKETS);
-    let read_filter = filter.clone();
+    let groupings = [
+        Grouping {
+            group_by: Some(Field::Type),
+            bucket_ms: Some(bucket_ms),
+            limit: 0,
+        },
+        Grouping {
+            group_by: Some(Field::Reason),
+            bucket_ms: None,
+            limit: 10,
+        },
+    ];
     let loaded = state
         .with_store(move |store| {
-            let histogram = store.aggregate(&AggregateRequest {
-                filter: read_filter.clone(),
-                group_by: Some(Field::Type),
-                bucket_ms: Some(bucket_ms),
-                limit: 0,
-            })?;
-            let reasons = store.aggregate(&AggregateRequest {
-                filter: read_filter,
-                group_by: Some(Field::Reason),
-                bucket_ms: None,
-                limit: 10,
-            })?;
+            let mut rows = store.group_events(&details.search, &groupings)?.into_iter();
+            let histogram = rows.next().unwrap_or_default();
+            let reasons = rows.next().unwrap_or_default();
             Ok((histogram, reasons))
         })
         .await;
@@ -326,7 +324,11 @@ pub(crate) async fn open(State(state): State<AppState>, Path(id): Path<i64>, uri
                     ReasonBar {
                         count: format::compact(row.occurrences),
                         share: (row.occurrences * 100 / largest).clamp(1, 100),
-                        url: query.with("reason", &reason).page_url(),
+                        url: details::with_clause(
+                            &query,
+                            &details::term_clause(Field::Reason, &reason),
+                        )
+                        .page_url(),
                         reason,
                     }
                 })
@@ -449,5 +451,52 @@ mod tests {
         let (status, _, missing) = send(&state, post("/queries/999/duplicate", "", None)).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
         assert!(missing.contains("no saved query 999"));
+    }
+
+    fn record(reason: &str, uid: &str, count: i64, now: i64) -> kec_model::EventRecord {
+        let value = serde_json::json!({
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": uid, "namespace": "shop", "uid": uid, "resourceVersion": "1"},
+            "involvedObject": {"kind": "Pod", "namespace": "shop", "name": "web-1"},
+            "reason": reason, "message": "m", "type": "Warning", "count": count,
+            "lastTimestamp": kec_model::time::format_ms(now - 60_000).expect("time"),
+        });
+        match kec_model::convert::parse_value(value, "prod", now) {
+            Ok(kec_model::convert::ParsedLine::Observation(observation)) => observation.record,
+            other => panic!("not an observation: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_saved_chart_runs_its_query_box_as_the_query_language() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = EmbeddedStore::open(StoreConfig::new(dir.path())).expect("store");
+        let now = now_ms();
+        let records = vec![
+            record("BackOff", "u1", 3, now),
+            record("Pulled", "u2", 5, now),
+        ];
+        store.ingest(records, now).expect("ingest");
+        store.commit(now).expect("commit");
+        let state = AppState::new(Arc::new(store));
+        let (status, headers, _) = send(
+            &state,
+            post(
+                "/queries",
+                "name=Back-offs&query=q%3Dreason%253ABackOff%26from%3Dnow-1h&visualisation=chart",
+                None,
+            ),
+        )
+        .await;
+        assert!(status.is_redirection());
+        let location = headers[header::LOCATION]
+            .to_str()
+            .unwrap_or_default()
+            .to_string();
+        let (status, _, chart) = send(&state, get(&location)).await;
+        assert_eq!(status, StatusCode::OK, "{chart}");
+        // Only the BackOff Event (3 occurrences), not the Pulled one (5).
+        assert!(chart.contains("3 occurrences in 1 event"), "{chart}");
+        assert!(!chart.contains(">Pulled<"), "{chart}");
     }
 }
