@@ -21,6 +21,8 @@ cargo fmt --all -- --check
 
 echo "== lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The slim node agent (`kec-npd`, what the DaemonSet runs) is behind a feature.
+cargo clippy -p kec-npd-export --features agent --all-targets --locked -- -D warnings
 
 echo "== tests"
 cargo test --workspace --locked

@@ -92,6 +92,8 @@ async fn ui_bench(args: StoreBenchArgs) -> anyhow::Result<()> {
         iso(end_ms - 6 * 3_600_000),
         iso(end_ms),
     );
+    /// How far the ragged ranges sit from whole hours (17 min 23 s).
+    const RAGGED_MS: i64 = 1_043_000;
     let pages = [
         (
             "overview, all clusters, 24 h (7 panels, 1 round trip)",
@@ -104,6 +106,24 @@ async fn ui_bench(args: StoreBenchArgs) -> anyhow::Result<()> {
         (
             "overview, all clusters, 7 d",
             format!("/overview?from={}&to={end}", iso(end_ms - 7 * DAY_MS)),
+        ),
+        // A live range ("the last 24 hours" asked at 23:42:37) starts and ends inside an hour:
+        // the rollups answer the whole hours and the index the two partial ones.
+        (
+            "overview, all clusters, 24 h not on whole hours",
+            format!(
+                "/overview?from={}&to={}",
+                iso(end_ms - DAY_MS - RAGGED_MS),
+                iso(end_ms - RAGGED_MS)
+            ),
+        ),
+        (
+            "overview, all clusters, 7 d not on whole hours",
+            format!(
+                "/overview?from={}&to={}",
+                iso(end_ms - 7 * DAY_MS - RAGGED_MS),
+                iso(end_ms - RAGGED_MS)
+            ),
         ),
         (
             "details first result: table only (API, 50 rows + totals), 24 h",
