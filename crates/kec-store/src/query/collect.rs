@@ -3,12 +3,14 @@
 //! row scan that feeds the other pipes (newest first, bounded).
 
 use std::collections::{HashMap, HashSet};
+use std::io;
 
 use kec_query::{Field, Function};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
+use super::dictionary::ResolvedOrdinals;
 use super::pipes::{Accumulator, Groups};
 use super::value::{Key, Value};
 
@@ -72,18 +74,27 @@ impl Opened {
         }
     }
 
-    fn key(&self, raw: u64) -> Key {
+    /// For a string column, the strings of the ordinals among `raws`, read in one sorted walk
+    /// of its dictionary (`None` for numbers and for a column no doc has).
+    fn resolve(&self, raws: impl Iterator<Item = u64>) -> io::Result<Option<ResolvedOrdinals>> {
         match self {
-            Opened::Str(column) => {
-                let mut text = String::new();
-                if raw != MISSING
-                    && let Some(column) = column
-                {
-                    // An ordinal read from this column always resolves; an error leaves it empty.
-                    let _found = column.ord_to_str(raw, &mut text);
-                }
-                Key::Str(text)
+            Opened::Str(Some(column)) => {
+                ResolvedOrdinals::read(column, raws.filter(|raw| *raw != MISSING)).map(Some)
             }
+            Opened::Str(None) | Opened::Int(_) | Opened::Bucket(..) => Ok(None),
+        }
+    }
+
+    /// The key of a raw value; a string's ordinal is looked up in what [`Opened::resolve`]
+    /// read (a missing value is the empty string).
+    fn key(&self, raw: u64, resolved: Option<&ResolvedOrdinals>) -> Key {
+        match self {
+            Opened::Str(_) => Key::Str(
+                resolved
+                    .and_then(|resolved| resolved.get(raw))
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
             Opened::Int(_) | Opened::Bucket(..) => Key::Int(raw as i64),
         }
     }
@@ -130,7 +141,9 @@ impl SegmentAccumulator {
         }
     }
 
-    fn finish(self, input: Option<&Opened>) -> Accumulator {
+    /// The accumulator on values; distinct raw values become keys through `input` and what
+    /// was resolved of its dictionary.
+    fn finish(self, input: Option<&Opened>, resolved: Option<&ResolvedOrdinals>) -> Accumulator {
         match self {
             SegmentAccumulator::Count(count) => Accumulator::Count(count),
             SegmentAccumulator::Sum(int) => Accumulator::Sum {
@@ -147,7 +160,7 @@ impl SegmentAccumulator {
             SegmentAccumulator::Distinct(seen) => Accumulator::Distinct(
                 seen.into_iter()
                     .map(|raw| match input {
-                        Some(opened) => opened.key(raw),
+                        Some(opened) => opened.key(raw, resolved),
                         None => Key::Int(raw as i64),
                     })
                     .collect(),
@@ -206,10 +219,14 @@ impl Collector for GroupingCollector {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<(Groups, u64)>) -> tantivy::Result<(Groups, u64)> {
+    fn merge_fruits(
+        &self,
+        fruits: Vec<io::Result<(Groups, u64)>>,
+    ) -> tantivy::Result<(Groups, u64)> {
         let mut merged = Groups::new();
         let mut matched = 0;
-        for (groups, count) in fruits {
+        for fruit in fruits {
+            let (groups, count) = fruit?;
             super::pipes::merge_groups(&mut merged, groups);
             matched += count;
         }
@@ -218,7 +235,8 @@ impl Collector for GroupingCollector {
 }
 
 impl SegmentCollector for GroupingSegmentCollector {
-    type Fruit = (Groups, u64);
+    /// A dictionary that cannot be read fails the query (never a short or renamed group).
+    type Fruit = io::Result<(Groups, u64)>;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
         self.matched += 1;
@@ -241,22 +259,53 @@ impl SegmentCollector for GroupingSegmentCollector {
         }
     }
 
-    fn harvest(self) -> (Groups, u64) {
+    /// Resolves every string ordinal the segment's groups hold (key parts and distinct
+    /// inputs) in one sorted dictionary walk per column, then builds the groups.
+    fn harvest(self) -> io::Result<(Groups, u64)> {
+        let group_strings = self
+            .group
+            .iter()
+            .enumerate()
+            .map(|(index, opened)| {
+                opened.resolve(self.groups.keys().filter_map(|key| key.get(index).copied()))
+            })
+            .collect::<io::Result<Vec<_>>>()?;
+        let input_strings = self
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(index, input)| match input {
+                Some(opened) => opened.resolve(
+                    self.groups
+                        .values()
+                        .filter_map(|accumulators| match accumulators.get(index) {
+                            Some(SegmentAccumulator::Distinct(seen)) => Some(seen.iter().copied()),
+                            _ => None,
+                        })
+                        .flatten(),
+                ),
+                None => Ok(None),
+            })
+            .collect::<io::Result<Vec<_>>>()?;
         let mut groups = Groups::with_capacity(self.groups.len());
         for (raw_key, accumulators) in self.groups {
             let key: Vec<Key> = raw_key
                 .iter()
                 .zip(&self.group)
-                .map(|(raw, opened)| opened.key(*raw))
+                .zip(&group_strings)
+                .map(|((raw, opened), strings)| opened.key(*raw, strings.as_ref()))
                 .collect();
             let finished = accumulators
                 .into_iter()
                 .zip(&self.inputs)
-                .map(|(accumulator, input)| accumulator.finish(input.as_ref()))
+                .zip(&input_strings)
+                .map(|((accumulator, input), strings)| {
+                    accumulator.finish(input.as_ref(), strings.as_ref())
+                })
                 .collect();
             groups.insert(key, finished);
         }
-        (groups, self.matched)
+        Ok((groups, self.matched))
     }
 }
 
@@ -310,5 +359,138 @@ impl RowColumns {
         row.push(Value::Int(self.occurrences.first(doc).unwrap_or_default()));
         row.push(Value::Int(self.count.first(doc).unwrap_or_default()));
         row
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use kec_model::EventRecord;
+
+    use crate::query::QueryRequest;
+    use crate::query::value::{Output, Value};
+    use crate::{EmbeddedStore, StoreConfig};
+
+    const NOW_MS: i64 = 1_795_600_800_000; // 2026-11-25T07:20:00Z
+
+    fn record(index: i64, name: String, reason: &str, occurrences: i64) -> EventRecord {
+        let time_ms = NOW_MS - 3_600_000 + index * 1_000;
+        EventRecord {
+            seq: 1,
+            cluster: "c1".into(),
+            namespace: String::new(),
+            name: format!("{name}.{index}"),
+            uid: format!("u-{index}"),
+            resource_version: "1".into(),
+            api_version: "v1".into(),
+            object: kec_model::ObjectRef {
+                kind: "Node".into(),
+                name,
+                ..kec_model::ObjectRef::default()
+            },
+            reason: reason.into(),
+            message: String::new(),
+            event_type: "Normal".into(),
+            source_component: String::new(),
+            source_host: String::new(),
+            reporting_controller: String::new(),
+            reporting_instance: String::new(),
+            action: String::new(),
+            time_ms,
+            time_is_receipt: false,
+            first_ms: time_ms,
+            // A first sighting: the store counts all of `count` as new occurrences.
+            count: occurrences,
+            occurrences,
+            category: kec_model::Category::Other,
+            node: String::new(),
+            raw: kec_model::RawJson::null(),
+        }
+    }
+
+    fn rows(store: &EmbeddedStore, query: &str) -> Vec<Vec<Value>> {
+        let Ok(query) = kec_query::parse(query) else {
+            panic!("{query} does not parse");
+        };
+        let request = QueryRequest {
+            query,
+            from_ms: NOW_MS - 7_200_000,
+            to_ms: NOW_MS,
+            now_ms: NOW_MS,
+            max_rows: super::super::MAX_ROWS,
+        };
+        match store.query(&request).map(|result| result.output) {
+            Ok(Output::Rows { rows, .. }) => rows,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The string and the number in each `[text, number]` row.
+    fn by_text(rows: Vec<Vec<Value>>) -> BTreeMap<String, i64> {
+        rows.into_iter()
+            .map(|row| match row.as_slice() {
+                [Value::Str(text), Value::Int(number)] => (text.clone(), *number),
+                other => panic!("unexpected row {other:?}"),
+            })
+            .collect()
+    }
+
+    /// Grouping resolves each segment's name ordinals in one sorted dictionary walk: over
+    /// thousands of distinct names in several segments it must count exactly what a
+    /// brute-force pass over the records counts.
+    #[test]
+    fn grouping_by_many_distinct_names_equals_a_brute_force_count() {
+        let Ok(dir) = tempfile::tempdir() else {
+            panic!("tempdir");
+        };
+        let Ok(store) = EmbeddedStore::open(StoreConfig::new(dir.path())) else {
+            panic!("open");
+        };
+        let reasons = ["NodeReady", "NodeNotReady", "Rebooted"];
+        let mut records = Vec::new();
+        for index in 0..3_000_i64 {
+            // 1,700 names, most seen once or twice, scattered over ordinals and segments.
+            let name = format!("node-{:04}", (index * 7_919) % 1_700);
+            let reason = reasons
+                .get((index % 3) as usize)
+                .copied()
+                .unwrap_or_default();
+            records.push(record(index, name, reason, 1 + index % 5));
+        }
+        // Four commits: four segments, each with its own dictionary and ordinals.
+        for chunk in records.chunks(750) {
+            assert!(store.ingest(chunk.to_vec(), NOW_MS).is_ok());
+            assert!(store.commit(NOW_MS).is_ok());
+        }
+        let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+        let mut sums: BTreeMap<String, i64> = BTreeMap::new();
+        let mut names_per_reason: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for record in &records {
+            *counts.entry(record.object.name.clone()).or_default() += 1;
+            *sums.entry(record.object.name.clone()).or_default() += record.occurrences;
+            names_per_reason
+                .entry(record.reason.clone())
+                .or_default()
+                .insert(record.object.name.clone());
+        }
+        assert_eq!(counts.len(), 1_700);
+
+        assert_eq!(
+            by_text(rows(&store, "kind:Node | stats count by name")),
+            counts
+        );
+        assert_eq!(
+            by_text(rows(&store, "kind:Node | stats sum(occurrences) by name")),
+            sums
+        );
+        let distinct: BTreeMap<String, i64> = names_per_reason
+            .into_iter()
+            .map(|(reason, names)| (reason, names.len() as i64))
+            .collect();
+        assert_eq!(
+            by_text(rows(&store, "kind:Node | stats dc(name) by reason")),
+            distinct
+        );
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! - [`compile`](mod@compile): the search -> one tantivy query (filters compile through it too).
 //! - [`collect`]: grouped aggregation from columns, and the bounded newest-first row scan.
+//! - [`dictionary`]: a segment's term ordinals resolved in one sorted dictionary walk.
 //! - [`pipes`]: the pipes in memory, over tables.
 //! - [`matcher`]: a search tested on one record in memory (the live tail).
 //! - [`search`]: the details page's reads: pages of records, exact groupings, one record.
@@ -17,6 +18,7 @@
 
 pub(crate) mod collect;
 pub(crate) mod compile;
+pub(crate) mod dictionary;
 pub mod matcher;
 pub(crate) mod pipes;
 pub mod search;

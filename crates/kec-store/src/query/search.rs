@@ -19,6 +19,7 @@ use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery};
 use tantivy::{DocId, Order, Score, SegmentOrdinal, SegmentReader, TantivyDocument, Term};
 
 use super::compile;
+use super::dictionary::ResolvedOrdinals;
 use crate::aggregate::{
     AggregateRequest, AggregateRow, GroupCollector, GroupSegmentCollector, GroupTotals, into_rows,
     merge_into,
@@ -326,30 +327,22 @@ impl SegmentCollector for FieldsSegment {
             .map(|(column, totals)| {
                 let missing = totals.len() - 1;
                 let mut values = ValueTotals::new();
-                // Ordinals counted, ascending: the dictionary resolves them in one sequential
-                // walk, far cheaper than a lookup per ordinal.
-                let ordinals: Vec<u64> = (0..missing)
-                    .filter(|slot| totals.get(*slot).is_some_and(|(records, _)| *records > 0))
-                    .map(|slot| slot as u64)
-                    .collect();
                 if let Some(column) = &column {
-                    let mut counted = ordinals
-                        .iter()
-                        .filter_map(|ordinal| totals.get(usize::try_from(*ordinal).ok()?).copied());
-                    // An error leaves the remaining values uncounted; a column read from this
-                    // segment resolves its own ordinals.
-                    let _resolved =
-                        column
-                            .dictionary()
-                            .sorted_ords_to_term_cb(&ordinals, |bytes| {
-                                if let Some((records, occurrences)) = counted.next() {
-                                    let entry = values
-                                        .entry(String::from_utf8_lossy(bytes).into_owned())
-                                        .or_insert((0, 0));
-                                    entry.0 += records;
-                                    entry.1 += occurrences;
-                                }
-                            });
+                    // The ordinals counted, resolved in one sorted dictionary walk.
+                    let counted = (0..missing)
+                        .filter(|slot| totals.get(*slot).is_some_and(|(records, _)| *records > 0))
+                        .map(|slot| slot as u64);
+                    let resolved = ResolvedOrdinals::read(column, counted)?;
+                    for (ordinal, text) in resolved.iter() {
+                        if let Some((records, occurrences)) = usize::try_from(ordinal)
+                            .ok()
+                            .and_then(|slot| totals.get(slot).copied())
+                        {
+                            let entry = values.entry(text.to_string()).or_insert((0, 0));
+                            entry.0 += records;
+                            entry.1 += occurrences;
+                        }
+                    }
                 }
                 if let Some((records, occurrences)) = totals.get(missing).copied()
                     && records > 0
