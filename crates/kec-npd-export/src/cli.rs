@@ -281,6 +281,31 @@ fn check(
     }
 }
 
+/// A token cancelled on SIGINT or SIGTERM: the one owner of shutdown in `kec` (every role) and
+/// in the `kec-npd` agent. Spawns the waiting task, so it must be called inside a Tokio runtime.
+/// Where SIGTERM cannot be listened for, only SIGINT (Ctrl-C) cancels.
+pub fn shutdown_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate => {}
+        }
+        tracing::info!("shutting down");
+        cancel.cancel();
+    });
+    token
+}
+
 /// Runs the agent until `shutdown` fires (SIGINT / SIGTERM in the binaries).
 pub async fn run(args: NpdArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
     let name = node_name(

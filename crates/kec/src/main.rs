@@ -26,7 +26,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tokio_util::sync::CancellationToken;
 
 /// kec, the Kubernetes Event Center: collects the Events of every cluster, keeps them for
 /// months, and lets people search, analyse and follow them.
@@ -112,28 +111,8 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// Cancels the token on SIGINT or SIGTERM.
-fn shutdown_on_signals() -> CancellationToken {
-    let token = CancellationToken::new();
-    let cancel = token.clone();
-    tokio::spawn(async move {
-        let terminate = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut signal) => {
-                    signal.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate => {}
-        }
-        tracing::info!("shutting down");
-        cancel.cancel();
-    });
-    token
-}
+/// Cancels the token on SIGINT or SIGTERM (shared with the `kec-npd` agent).
+pub(crate) use kec_npd_export::cli::shutdown_on_signals;
 
 fn server_config(args: &ServerArgs) -> kec_server::ServerConfig {
     kec_server::ServerConfig {

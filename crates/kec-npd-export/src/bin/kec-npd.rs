@@ -8,7 +8,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use kec_npd_export::cli::{self, NpdArgs};
-use tokio_util::sync::CancellationToken;
 
 /// mimalloc, as in `kec`; run with MIMALLOC_ALLOW_THP=0 and MIMALLOC_PURGE_DELAY=0
 /// (deploy/npd/daemonset.yaml) to keep freed start-up memory out of the resident set.
@@ -24,29 +23,6 @@ struct Cli {
     log: String,
     #[command(flatten)]
     args: NpdArgs,
-}
-
-/// Cancels the token on SIGINT or SIGTERM.
-fn shutdown_on_signals() -> CancellationToken {
-    let token = CancellationToken::new();
-    let cancel = token.clone();
-    tokio::spawn(async move {
-        let terminate = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut signal) => {
-                    signal.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate => {}
-        }
-        tracing::info!("shutting down");
-        cancel.cancel();
-    });
-    token
 }
 
 fn main() -> ExitCode {
@@ -69,7 +45,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(async { cli::run(cli.args, shutdown_on_signals()).await }) {
+    match runtime.block_on(async { cli::run(cli.args, cli::shutdown_on_signals()).await }) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
