@@ -1,11 +1,15 @@
 //! `GET /overview?c=..&from=..&to=..`: what is going wrong, at a glance. KPIs with their change
 //! against the previous period, occurrences over time by type, the top Warning reasons (with
 //! sparklines), namespaces and objects, category tiles that open the details pre-filtered, a
-//! namespace × time heatmap of Warnings and, for all clusters, one small chart per cluster.
+//! namespace × time heatmap of Warnings, for all clusters one small chart per cluster and, last,
+//! the latest Warnings grouped by reason and object ([`latest`]).
 //!
-//! The whole page is one round trip: [`read`] runs every panel in one blocking call, each a
-//! [`kec_store::RollupQuery`]: per-minute and per-hour sums kept at ingest, with the ragged
-//! edges of the range read from the index, so the figures are exact and no document is read.
+//! The whole page is one round trip: [`read`] runs every panel in one blocking call, each but
+//! the last a [`kec_store::RollupQuery`]: per-minute and per-hour sums kept at ingest, with the
+//! ragged edges of the range read from the index, so the figures are exact and no document is
+//! read. The latest Warnings read one bounded page of the newest Warning records.
+
+mod latest;
 
 use askama::Template;
 use axum::extract::State;
@@ -103,6 +107,8 @@ pub(crate) struct OverviewData {
     pub cluster_warnings: Vec<AggregateRow>,
     pub clusters: Vec<kec_store::ClusterInfo>,
     pub buckets: Buckets,
+    /// The newest Warning records of the range (at most [`latest::SAMPLE`]), newest first.
+    pub latest: Vec<kec_model::EventRecord>,
 }
 
 /// Reads every panel of the overview of `scope` (also what `kec bench ui` times).
@@ -173,6 +179,7 @@ pub(crate) fn read(
         },
         clusters: store.clusters()?,
         buckets,
+        latest: latest::read(store, scope)?,
     })
 }
 
@@ -441,6 +448,8 @@ struct OverviewPage {
     heat_label: String,
     spark_label: String,
     clusters: Vec<ClusterCard>,
+    /// `None` on the error page.
+    latest: Option<latest::LatestPanel>,
     last_event: String,
     no_data: bool,
     quiet: bool,
@@ -654,6 +663,7 @@ pub(crate) async fn page(State(state): State<AppState>, uri: Uri) -> Response {
         heat_label: format::span(buckets.heat_ms),
         spark_label: format::span(buckets.spark_ms),
         clusters,
+        latest: Some(latest::LatestPanel::new(&data.latest, &scope, now)),
         last_event,
         no_data: data.clusters.is_empty(),
         quiet: total == 0,
@@ -690,6 +700,7 @@ async fn error_page(state: &AppState, params: &Params, error: ApiError, now: i64
         heat_label: String::new(),
         spark_label: String::new(),
         clusters: Vec::new(),
+        latest: None,
         last_event: String::new(),
         no_data: false,
         quiet: false,
