@@ -413,6 +413,67 @@ mod tests {
         assert_eq!(shop.last_iso, format::iso(now - 10 * 60_000));
     }
 
+    /// The panel is on the rendered page, last, with its rows' links.
+    #[tokio::test]
+    async fn the_overview_page_ends_with_the_grouped_warnings() {
+        use tower::ServiceExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = EmbeddedStore::open(kec_store::StoreConfig::new(dir.path())).expect("opens");
+        let now = now_ms();
+        let spec = (
+            "prod",
+            "u1",
+            "Warning",
+            "shop",
+            "web-1",
+            "BackOff",
+            3,
+            2,
+            "back-off restarting",
+        );
+        store.ingest(vec![record(spec, now)], now).expect("ingest");
+        store.commit(now).expect("commit");
+        let state = crate::AppState::new(std::sync::Arc::new(store));
+        let request = axum::http::Request::builder()
+            .uri("/overview?c=prod")
+            .body(axum::body::Body::empty())
+            .expect("a request");
+        let response = crate::app(state)
+            .oneshot(request)
+            .await
+            .expect("a response");
+        assert_eq!(response.status(), axum::http::StatusCode::OK);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("a body");
+        let body = String::from_utf8_lossy(&body);
+        let panel = body
+            .find("Latest Warnings, grouped")
+            .unwrap_or_else(|| panic!("the panel: {body}"));
+        assert!(
+            body.find("top-reasons").is_some_and(|top| top < panel),
+            "it comes last"
+        );
+        assert!(
+            body.contains("from all 1 Warning records of the range"),
+            "{body}"
+        );
+        assert!(
+            body.contains("back-off restarting") && body.contains("×3"),
+            "{body}"
+        );
+        assert!(
+            body.contains("/lifecycle?c=prod&#38;kind=Pod&#38;name=web-1&#38;ns=shop"),
+            "{body}"
+        );
+        assert!(
+            body.contains(
+                "q=type:Warning%20reason:BackOff%20kind:Pod%20name:web-1%20namespace:shop"
+            ),
+            "{body}"
+        );
+    }
+
     #[test]
     fn the_panel_shows_the_newest_groups_and_says_how_many_there_were() {
         let now = now_ms();
