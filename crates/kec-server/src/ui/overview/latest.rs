@@ -17,7 +17,7 @@ use crate::ui::format;
 use crate::ui::scope::Scope;
 
 /// Warning records read, at most: one page of the newest, so the panel costs one bounded read.
-pub(crate) const SAMPLE: usize = 400;
+pub(crate) const SAMPLE: usize = 200;
 /// Groups shown, at most.
 pub(crate) const GROUPS: usize = 15;
 
