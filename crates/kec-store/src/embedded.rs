@@ -822,17 +822,7 @@ impl EmbeddedStore {
                 "bucket must be a positive number of milliseconds".into(),
             ));
         }
-        let collector = GroupCollector {
-            group_by: request.group_by,
-            bucket_ms: request.bucket_ms,
-        };
-        let mut totals = GroupTotals::new();
-        for partition in self.partitions_for(&request.filter)? {
-            let searcher = partition.reader.searcher();
-            let query = self.build_query(&request.filter)?;
-            merge_into(&mut totals, searcher.search(&query, &collector)?);
-        }
-        Ok(into_rows(request, totals))
+        Ok(into_rows(request, self.aggregate_totals(request)?))
     }
 
     /// Runs `collector` over the documents `filter` matches, one fruit per partition (for
@@ -843,9 +833,9 @@ impl EmbeddedStore {
         collector: &C,
     ) -> Result<Vec<C::Fruit>> {
         let mut fruits = Vec::new();
+        let query = self.build_query(filter)?;
         for partition in self.partitions_for(filter)? {
             let searcher = partition.reader.searcher();
-            let query = self.build_query(filter)?;
             fruits.push(searcher.search(&query, collector)?);
         }
         Ok(fruits)
@@ -858,9 +848,10 @@ impl EmbeddedStore {
             bucket_ms: request.bucket_ms,
         };
         let mut totals = GroupTotals::new();
+        // One query for every partition: relative times resolve once.
+        let query = self.build_query(&request.filter)?;
         for partition in self.partitions_for(&request.filter)? {
             let searcher = partition.reader.searcher();
-            let query = self.build_query(&request.filter)?;
             merge_into(&mut totals, searcher.search(&query, &collector)?);
         }
         Ok(totals)
