@@ -220,7 +220,7 @@ impl SystemLogMonitor {
         let mut dirty = false;
         let mut last_persist = Instant::now();
         let mut statuses = Vec::new();
-        loop {
+        'lines: loop {
             let batch = tokio::select! {
                 biased;
                 () = cancel.cancelled() => break,
@@ -235,20 +235,26 @@ impl SystemLogMonitor {
                 {
                     continue;
                 }
-                if watched.position != Position::None {
-                    last_position = watched.position.clone();
-                    dirty = true;
-                }
-                if watched.line.timestamp_ms < min_time_ms || watched.line.message.is_empty() {
-                    continue;
-                }
-                self.engine.process(watched.line, &mut statuses);
-                for status in statuses.drain(..) {
-                    tokio::select! {
-                        biased;
-                        () = cancel.cancelled() => break,
-                        sent = status_tx.send(status) => if sent.is_err() { break },
+                let position = watched.position.clone();
+                if watched.line.timestamp_ms >= min_time_ms && !watched.line.message.is_empty() {
+                    self.engine.process(watched.line, &mut statuses);
+                    for status in statuses.drain(..) {
+                        let sent = tokio::select! {
+                            biased;
+                            () = cancel.cancelled() => false,
+                            sent = status_tx.send(status) => sent.is_ok(),
+                        };
+                        // Stop before the position moves past a line whose statuses were not
+                        // all sent, so a restart reads that line again; the rest of the batch
+                        // is left for then too.
+                        if !sent {
+                            break 'lines;
+                        }
                     }
+                }
+                if position != Position::None {
+                    last_position = position;
+                    dirty = true;
                 }
                 if dirty && last_persist.elapsed() >= PERSIST_INTERVAL {
                     save_position_off_thread(&persist, &last_position, &boot_id).await?;
