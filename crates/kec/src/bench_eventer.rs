@@ -20,6 +20,7 @@ use kec_testkit::{FakeApiServer, FakeApiServerConfig, InvolvedObject};
 use tokio_util::sync::CancellationToken;
 
 use crate::ServerArgs;
+use crate::bench::percentile;
 
 #[derive(Debug, clap::Args)]
 pub struct EventerBenchArgs {
@@ -76,14 +77,6 @@ async fn received(client: &reqwest::Client, url: &str) -> u64 {
         .find_map(|line| line.strip_prefix("kec_eventer_events_received_total "))
         .and_then(|value| value.trim().parse().ok())
         .unwrap_or(0)
-}
-
-fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let index = ((sorted.len() - 1) as f64 * fraction).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
 }
 
 pub async fn run(args: EventerBenchArgs) -> anyhow::Result<()> {
@@ -241,17 +234,4 @@ pub async fn run(args: EventerBenchArgs) -> anyhow::Result<()> {
         latencies.last().copied().unwrap_or_default().as_millis()
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentiles_pick_from_the_sorted_list() {
-        let sorted: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        assert_eq!(percentile(&sorted, 0.5), Duration::from_millis(51));
-        assert_eq!(percentile(&sorted, 0.99), Duration::from_millis(99));
-        assert_eq!(percentile(&[], 0.99), Duration::ZERO);
-    }
 }
